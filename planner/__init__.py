@@ -1,0 +1,14 @@
+"""planner: an optimisation-based capacity planner for an asylum chain.
+
+Pipeline: load -> validate -> build -> solve -> extract -> write.
+
+    import planner
+    data = planner.load_instance("instances/nl-2022.yaml")
+    plan = planner.solve(data)
+    plan.kpis["overdue_case_months"]; plan.tables["ind_cases"]; plan.write("results/nl")
+"""
+
+from .errors import InputError, SolveError
+from .loading import InstanceData, load_instance
+
+__all__ = ["InputError", "SolveError", "InstanceData", "load_instance"]

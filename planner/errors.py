@@ -1,0 +1,37 @@
+"""Errors the user can act on.
+
+Every problem with input (instance, CSV series, overrides) is an :class:`InputError`: it names the
+file, the field path (``case_types.spoor4.deadline_months``) and what was expected, and the CLI
+prints it as one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """A problem in user input: one line, naming file, field and expectation."""
+
+    def __init__(self, field: str, message: str, file: str | None = None):
+        self.field = field
+        self.message = message
+        self.file = file
+        super().__init__(str(self))
+
+    def with_file(self, file: str) -> "InputError":
+        if self.file is None:
+            self.file = str(file)
+        return self
+
+    def __str__(self) -> str:
+        where = f"{self.file}: " if self.file else ""
+        field = f"{self.field}: " if self.field else ""
+        text = f"{where}{field}{self.message}"
+        return " ".join(text.split())  # always one line
+
+
+class SolveError(Exception):
+    """The solver returned no usable plan (infeasible, unbounded, no incumbent)."""
+
+    def __init__(self, message: str, exit_code: int = 3):
+        self.exit_code = exit_code
+        super().__init__(" ".join(message.split()))

@@ -1,0 +1,287 @@
+"""Load stage: YAML file -> validated :class:`Instance` -> resolved numbers (:class:`InstanceData`).
+
+Everything that can be wrong with input is found here, before a model is built, and reported as
+an :class:`~planner.errors.InputError` naming the file, the field path and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from pydantic import ValidationError
+
+from .errors import InputError
+from .schema import Instance
+from .timegrid import TimeGrid, make_grid, valid_label
+from .yamlio import read_text
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+
+def pydantic_error(err: ValidationError) -> InputError:
+    """The first pydantic error as one line: dotted field path and the expectation."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("function-", "float", "list[", "str")))
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        msg = "required field is missing"
+    elif first["type"] == "extra_forbidden":
+        msg = "unknown field (not in the instance format; see `planner schema`)"
+    got = first.get("input")
+    if first["type"] not in ("missing", "extra_forbidden") and not isinstance(got, (dict, list)):
+        text = repr(got)
+        msg += f" (got {text[:60]})"
+    return InputError(loc, msg)
+
+
+@dataclass
+class InstanceData:
+    """A validated instance with every series resolved to one value per period."""
+
+    instance: Instance
+    grid: TimeGrid
+    source: Path | None
+    series: dict[str, list[float]] = field(default_factory=dict)
+
+    def s(self, path: str) -> list[float]:
+        return self.series[path]
+
+    @property
+    def name(self) -> str:
+        return self.instance.name
+
+    # --- derived quantities, shared by the model, the simulation and the reports -----------
+
+    def quota_shares(self) -> dict[str, float]:
+        regions = self.instance.regions
+        if all(r.quota_share is not None for r in regions.values()):
+            return {r: regions[r].quota_share for r in regions}
+        total = sum(r.population for r in regions.values())
+        return {r: regions[r].population / total for r in regions}
+
+    def case_start_cohorts(self, k: str) -> list[float]:
+        """Start stock of case type k by age (index 0: received in the period before the start)."""
+        ct = self.instance.case_types[k]
+        if ct.start_stock_by_age is not None:
+            return list(ct.start_stock_by_age)
+        return fifo_cohorts(ct.start_stock, ct.pre_horizon_inflow or [])
+
+    def placement_start_cohorts(self) -> list[float]:
+        """National permit holders waiting at the start, by age (split by quota share per region)."""
+        p = self.instance.placement
+        if p.start_waiting_by_age is not None:
+            return list(p.start_waiting_by_age)
+        return fifo_cohorts(p.start_waiting, p.pre_horizon_linked or [])
+
+    def deadline_periods(self, k: str) -> float:
+        return self.grid.months_to_periods(self.instance.case_types[k].deadline_months)
+
+    def placement_norm_periods(self) -> float:
+        return self.instance.placement.norm_weeks * 7 / 365.25 * 12 * self.grid.periods_per_month
+
+    def training_periods(self, p: str) -> int:
+        return self.grid.whole_periods(self.instance.staff_pools[p].training_months)
+
+    def follow_on_lag(self, k: str) -> int:
+        return self.grid.whole_periods(self.instance.case_types[k].follow_on.lag_months)
+
+    def location_first_period(self, loc: str) -> int:
+        """First period a candidate can serve: decided in period 0 at the earliest."""
+        lt = self.instance.location_types[self.instance.locations[loc].type]
+        return self.grid.whole_periods(lt.lead_months)
+
+    def location_min_open(self, loc: str) -> int:
+        lt = self.instance.location_types[self.instance.locations[loc].type]
+        return max(1, self.grid.whole_periods(lt.min_open_months))
+
+    def existing_last_period(self, loc: str) -> int:
+        """Last period (index) an existing location is open as planned; -1 if closed from the start."""
+        until = self.instance.locations[loc].open_until
+        if until is None:
+            return self.grid.T - 1
+        return min(self.grid.T - 1, self.grid.offset(until))
+
+    def per_period_rate(self, monthly_share: float) -> float:
+        """A monthly share (attrition, departure) as a share per period: 1 - (1 - r)^(months)."""
+        return 1 - (1 - monthly_share) ** self.grid.months_per_period
+
+
+def fifo_cohorts(stock: float, pre_inflow: list[float]) -> list[float]:
+    """Age profile of a FIFO stock: it holds the newest arrivals.
+
+    Walk back from the most recent pre-horizon period and take its inflow until the stock is
+    filled; what is left over is older than every listed period (age = len(pre_inflow)).
+    """
+    cohorts, left = [], stock
+    for amount in reversed(pre_inflow):
+        take = min(amount, left)
+        cohorts.append(take)
+        left -= take
+    if left > 1e-9:
+        cohorts.append(left)
+    return cohorts
+
+
+# --- series --------------------------------------------------------------------------------
+
+
+def resolve_series(value, path: str, grid: TimeGrid, base: Path | None) -> list[float]:
+    """A series as one float per period."""
+    T = grid.T
+    if isinstance(value, str):
+        return _csv_series(value, path, grid, base)
+    if isinstance(value, list):
+        if len(value) != T:
+            raise InputError(path, f"expected {T} values (one per period), got {len(value)}")
+        return [float(v) for v in value]
+    return [float(value)] * T
+
+
+def _csv_series(ref: str, path: str, grid: TimeGrid, base: Path | None) -> list[float]:
+    name, _, column = ref.partition(":")
+    if base is None:
+        raise InputError(path, f"a CSV series ('{ref}') needs an instance file to be relative to")
+    folder = base.resolve()
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder):
+        raise InputError(path, f"CSV file '{name}' leaves the instance's folder; expected a file next to the instance")
+    try:
+        text = read_text(target, "CSV file")
+    except InputError as e:
+        raise InputError(path, f"{e.message} ({name})") from None
+    try:
+        from io import StringIO
+
+        frame = pd.read_csv(StringIO(text), dtype={"period": str})
+    except (ValueError, pd.errors.ParserError) as e:
+        raise InputError(path, f"cannot read CSV '{name}': {str(e).splitlines()[0]}") from None
+    if "period" not in frame.columns:
+        raise InputError(path, f"CSV '{name}' needs a 'period' column")
+    values = [c for c in frame.columns if c != "period"]
+    if not column:
+        if len(values) != 1:
+            raise InputError(path, f"CSV '{name}' has several value columns; name one as '{name}:column'")
+        column = values[0]
+    if column not in frame.columns:
+        raise InputError(path, f"CSV '{name}' has no column '{column}'")
+    periods = [str(p).strip() for p in frame["period"]]
+    if periods != list(grid.labels):
+        raise InputError(path, f"CSV '{name}' must list the horizon's periods {grid.labels[0]}..{grid.labels[-1]} in order, one per row")
+    out = pd.to_numeric(frame[column], errors="coerce").astype(float).tolist()
+    for label, v in zip(periods, out):
+        if not math.isfinite(v) or v < 0:
+            raise InputError(path, f"CSV '{name}' period {label}: expected a finite number >= 0")
+    return out
+
+
+def _series_fields(inst: Instance):
+    """Every series field of the instance as (dotted path, value)."""
+    for r, reg in inst.regions.items():
+        if reg.housing_supply is not None:
+            yield f"regions.{r}.housing_supply", reg.housing_supply
+        yield f"regions.{r}.accelerated_capacity", reg.accelerated_capacity
+        yield f"regions.{r}.crisis_capacity", reg.crisis_capacity
+    for k, ct in inst.case_types.items():
+        yield f"case_types.{k}.inflow", ct.inflow
+        yield f"case_types.{k}.outsourcing_capacity", ct.outsourcing_capacity
+        if ct.planned_production is not None:
+            yield f"case_types.{k}.planned_production", ct.planned_production
+    for p, pool in inst.staff_pools.items():
+        yield f"staff_pools.{p}.max_hires", pool.max_hires
+        yield f"staff_pools.{p}.external_fte_max", pool.external_fte_max
+        if pool.planned_hires is not None:
+            yield f"staff_pools.{p}.planned_hires", pool.planned_hires
+    for g, s in inst.reception.other_groups.items():
+        yield f"reception.other_groups.{g}", s
+    yield "placement.housing_supply", inst.placement.housing_supply
+
+
+# --- cross-references ----------------------------------------------------------------------
+
+
+def check_references(inst: Instance, grid: TimeGrid) -> None:
+    """Checks that need more than one field: references, periods, mutually exclusive fields."""
+    for k, ct in inst.case_types.items():
+        if ct.pool not in inst.staff_pools:
+            raise InputError(f"case_types.{k}.pool", f"unknown staff pool '{ct.pool}'; expected one of {sorted(inst.staff_pools)}")
+        if ct.start_stock_by_age is not None and (ct.start_stock > 0 or ct.pre_horizon_inflow is not None):
+            raise InputError(f"case_types.{k}.start_stock_by_age", "give either start_stock_by_age or start_stock (+ pre_horizon_inflow), not both")
+        if ct.start_stock > 0 and ct.pre_horizon_inflow is None:
+            raise InputError(
+                f"case_types.{k}.pre_horizon_inflow",
+                "required when start_stock > 0: the stock's age decides which cases are overdue (or give start_stock_by_age)",
+            )
+        if ct.follow_on is not None:
+            for src in ct.follow_on.source_types:
+                if src not in inst.case_types:
+                    raise InputError(f"case_types.{k}.follow_on.source_types", f"unknown case type '{src}'; expected one of {sorted(inst.case_types)}")
+    for loc_id, loc in inst.locations.items():
+        if loc.region not in inst.regions:
+            raise InputError(f"locations.{loc_id}.region", f"unknown region '{loc.region}'")
+        if loc.type not in inst.location_types:
+            raise InputError(f"locations.{loc_id}.type", f"unknown location type '{loc.type}'; expected one of {sorted(inst.location_types)}")
+        if loc.open_until is not None:
+            if not valid_label(grid.grain, loc.open_until):
+                raise InputError(f"locations.{loc_id}.open_until", f"expected a period like {grid.labels[0]}, got '{loc.open_until}'")
+            if loc.status == "candidate":
+                raise InputError(f"locations.{loc_id}.open_until", "only existing locations have a planned close")
+    shares = [r.quota_share for r in inst.regions.values()]
+    if any(s is not None for s in shares):
+        if any(s is None for s in shares):
+            raise InputError("regions", "give quota_share for every region or for none (default: population share)")
+        if abs(sum(shares) - 1) > 1e-6:
+            raise InputError("regions", f"quota shares must add up to 1, they add up to {sum(shares):.6f}")
+    p = inst.placement
+    if p.start_waiting_by_age is not None and (p.start_waiting > 0 or p.pre_horizon_linked is not None):
+        raise InputError("placement.start_waiting_by_age", "give either start_waiting_by_age or start_waiting (+ pre_horizon_linked), not both")
+    if p.start_waiting > 0 and p.pre_horizon_linked is None:
+        raise InputError("placement.pre_horizon_linked", "required when start_waiting > 0: the waiting stock's age decides who is past the norm")
+    for year in inst.budget.by_year_eur:
+        if year not in set(grid.years):
+            raise InputError(f"budget.by_year_eur.{year}", f"year outside the horizon {grid.years[0]}..{grid.years[-1]}")
+    for pkg, names in inst.packages.items():
+        for m in names:
+            if m not in inst.measures:
+                raise InputError(f"packages.{pkg}", f"unknown measure '{m}'; expected one of {sorted(inst.measures)}")
+    for m_id, m in inst.measures.items():
+        for i, ch in enumerate(m.changes):
+            if ch.from_period is not None and grid.index(ch.from_period) is None:
+                raise InputError(f"measures.{m_id}.changes.{i}.from_period", f"expected a period of the horizon {grid.labels[0]}..{grid.labels[-1]}")
+
+
+# --- entry points --------------------------------------------------------------------------
+
+
+def validate_dict(raw, source: Path | None = None) -> InstanceData:
+    """Validate an already parsed instance (a dict); errors carry the file when known."""
+    file = str(source) if source else "<instance>"
+    try:
+        if not isinstance(raw, dict):
+            raise InputError("", f"expected a YAML mapping at the top level, got {type(raw).__name__}")
+        try:
+            inst = Instance.model_validate(raw)
+        except ValidationError as e:
+            raise pydantic_error(e) from None
+        h = inst.horizon
+        if not valid_label(h.grain, h.start):
+            example = "2022-01" if h.grain == "month" else "2022-W01"
+            raise InputError("horizon.start", f"expected a {h.grain} label like {example}, got '{h.start}'")
+        grid = make_grid(h.grain, h.start, h.periods)
+        check_references(inst, grid)
+        base = source.parent if source else None
+        series = {path: resolve_series(v, path, grid, base) for path, v in _series_fields(inst)}
+        return InstanceData(inst, grid, source, series)
+    except InputError as e:
+        raise e.with_file(file) from None
+
+
+def load_instance(path) -> InstanceData:
+    """Read, validate and resolve an instance file (YAML)."""
+    from .yamlio import load_yaml
+
+    path = Path(path)
+    raw = load_yaml(path, "instance")
+    return validate_dict(raw, path)
