@@ -12,3 +12,7 @@ from .errors import InputError, SolveError
 from .loading import InstanceData, load_instance
 
 __all__ = ["InputError", "SolveError", "InstanceData", "load_instance"]
+from .results import Plan
+from .solve import solve
+
+__all__ += ["Plan", "solve"]

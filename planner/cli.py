@@ -1,0 +1,123 @@
+"""Command line: a thin layer over the Python API.
+
+    planner validate INSTANCE
+    planner solve INSTANCE [--out DIR] [--time-limit S] [--mip-gap G] [--objective weighted|lexicographic]
+    planner schema
+
+Exit codes: 0 success; 2 bad input (one line on stderr naming file, field and expectation);
+3 infeasible or unbounded; 4 no plan within the solver's limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import InputError, SolveError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, like every other input error
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
+def summary(d) -> str:
+    inst, g = d.instance, d.grid
+    locs = inst.locations.values()
+    existing = sum(1 for l in locs if l.status == "existing")
+    places = sum(l.places for l in locs if l.status == "existing")
+    candidates = len(inst.locations) - existing
+    return (
+        f"Instance '{inst.name}' is valid: {g.T} {g.grain} periods {g.labels[0]}..{g.labels[-1]}; "
+        f"{len(inst.regions)} regions; {len(inst.case_types)} case types ({', '.join(inst.case_types)}); "
+        f"{len(inst.staff_pools)} staff pools ({', '.join(inst.staff_pools)}); "
+        f"{len(inst.location_types)} location types, {existing} existing locations ({places:,.0f} places) "
+        f"and {candidates} candidates; {len(inst.measures)} measures in {len(inst.packages)} packages."
+    )
+
+
+def _cmd_validate(args) -> int:
+    from .loading import load_instance
+
+    print(summary(load_instance(args.instance)))
+    return 0
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got '{text}'")
+    return value
+
+
+def _cmd_solve(args) -> int:
+    from .loading import load_instance
+    from .solve import solve
+
+    d = load_instance(args.instance)
+    out = Path(args.out) if args.out else Path("results") / d.name
+    plan = solve(d, objective=args.objective, time_limit=args.time_limit, mip_gap=args.mip_gap)
+    plan.write(out)
+    k = plan.kpis
+    for w in k["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    print(
+        f"{k['solver_status']}: objective {k['objective']:,.2f} (gap {k['mip_gap']:.2%}); "
+        f"overdue case-months {k['overdue_case_months']:,.0f}; crisis person-nights {k['crisis_person_nights']:,.0f}; "
+        f"unsheltered person-nights {k['unsheltered_person_nights']:,.0f}; "
+        f"permit-holder months over norm {k['permit_holder_months_over_norm']:,.0f}; "
+        f"cost EUR {k['total_cost_eur'] / 1e6:,.1f} million; written to {out}"
+    )
+    return 0
+
+
+def _cmd_schema(args) -> int:
+    from .schema import Instance
+
+    print(json.dumps(Instance.model_json_schema(), indent=2))
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="planner", description="Capacity planner for an asylum chain (Pyomo + HiGHS).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="check an instance and summarise it")
+    v.add_argument("instance")
+    v.set_defaults(func=_cmd_validate)
+
+    s = sub.add_parser("solve", help="build and solve the plan, write a run folder")
+    s.add_argument("instance")
+    s.add_argument("--out", help="run folder (default results/<instance-name>/)")
+    s.add_argument("--time-limit", type=_positive, help="seconds per solver call")
+    s.add_argument("--mip-gap", type=_positive, help="relative MIP gap at which to stop, e.g. 0.001")
+    s.add_argument("--objective", choices=["weighted", "lexicographic"], help="default: the instance's objective.mode")
+    s.set_defaults(func=_cmd_solve)
+
+    sc = sub.add_parser("schema", help="print the instance format as JSON Schema")
+    sc.set_defaults(func=_cmd_schema)
+    return p
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SolveError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; no run folder written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""IND case stocks per case type: balance, outsourcing, follow-on inflow, FIFO deadline overruns,
+notices of default and penalty payments.
+
+Sets: ``K`` case types. Variables (per ``k, t``): ``dec_int`` internal decisions, ``dec_out``
+outsourced decisions, ``stock`` (end of period), ``overdue`` (cases past the deadline).
+
+    inflow_total[k,t] = inflow[k,t] + share_k * sum_{s in sources_k} grant_s * decided[s, t - lag_k]
+    stock[k,t]        = stock[k,t-1] + inflow_total[k,t] - dec_int[k,t] - dec_out[k,t]
+    dec_out[k,t]     <= outsourcing_capacity[k,t]
+    overdue[k,t]     >= stock[k,t] - sum_{(tau,w) in window(t, D_k)} w * arrivals[k,tau]
+    notices[k,t]      = notice_share_k * overdue[k,t]           (cost and IND hours if penalties apply)
+
+``arrivals[k,tau]`` is ``inflow_total`` inside the horizon and the start stock's cohort of age
+``-1 - tau`` before it. The overdue variable carries a positive objective weight, so at the optimum
+it equals the FIFO count; the reported figure is recomputed exactly from the solution anyway.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from .common import COST_UNIT, clean, fifo_window, mparam, series_values, val
+
+
+def define(m, d) -> None:
+    inst = d.instance
+    K = list(inst.case_types)
+    T = range(d.grid.T)
+    m.K = pyo.Set(initialize=K, ordered=True)
+    cts = inst.case_types
+
+    inflow = {}
+    out_cap = {}
+    for k in K:
+        inflow.update(series_values(d, f"case_types.{k}.inflow", k))
+        out_cap.update(series_values(d, f"case_types.{k}.outsourcing_capacity", k))
+    mparam(m, "case_inflow", m.K, m.T, values=inflow)
+    mparam(m, "case_outsourcing_capacity", m.K, m.T, values=out_cap)
+    mparam(m, "case_outsourcing_eur", m.K, values={k: cts[k].outsourcing_eur_per_case for k in K})
+    mparam(m, "case_hours", m.K, values={k: cts[k].hours_per_case for k in K})
+    mparam(m, "case_persons", m.K, values={k: cts[k].persons_per_case for k in K})
+    mparam(m, "case_grant_share", m.K, values={k: cts[k].grant_share for k in K})
+    mparam(m, "case_overdue_weight", m.K, values={k: cts[k].overdue_weight for k in K})
+    mparam(m, "case_penalty_on", m.K, values={k: float(cts[k].penalties.applies) for k in K})
+    mparam(m, "case_notice_share", m.K, values={k: cts[k].penalties.notice_share_per_period for k in K})
+    mparam(m, "case_eur_per_notice", m.K, values={k: cts[k].penalties.eur_per_notice for k in K})
+    mparam(m, "case_hours_per_notice", m.K, values={k: cts[k].penalties.ind_hours_per_notice for k in K})
+
+    cohorts = {k: d.case_start_cohorts(k) for k in K}
+    m.case_cohort_index = pyo.Set(dimen=2, initialize=[(k, a) for k in K for a in range(len(cohorts[k]))], ordered=True)
+    mparam(m, "case_start_cohort", m.case_cohort_index, values={(k, a): c for k in K for a, c in enumerate(cohorts[k])})
+
+    follow = [k for k in K if cts[k].follow_on is not None]
+    m.K_follow = pyo.Set(initialize=follow, ordered=True)
+    mparam(m, "case_follow_share", m.K_follow, values={k: cts[k].follow_on.share_of_grants for k in follow})
+    pre = {(k, j): g for k in follow for j, g in enumerate(cts[k].follow_on.pre_horizon_grants)}
+    m.case_follow_pre_index = pyo.Set(dimen=2, initialize=list(pre), ordered=True)
+    mparam(m, "case_follow_pre_grants", m.case_follow_pre_index, values=pre)
+
+    m.dec_int = pyo.Var(m.K, m.T, within=pyo.NonNegativeReals, doc="internal decisions (cases)")
+    m.dec_out = pyo.Var(m.K, m.T, within=pyo.NonNegativeReals, doc="outsourced decisions (cases)")
+    m.stock = pyo.Var(m.K, m.T, within=pyo.NonNegativeReals, doc="cases waiting at the end of the period")
+    m.overdue = pyo.Var(m.K, m.T, within=pyo.NonNegativeReals, doc="cases past the legal deadline")
+
+    def decided(k, t):
+        return m.dec_int[k, t] + m.dec_out[k, t]
+
+    def granted(k, t):
+        """Granted cases of type k decided in period t."""
+        return m.case_grant_share[k] * decided(k, t)
+
+    m.case_granted = granted
+
+    def inflow_rule(m, k, t):
+        expr = m.case_inflow[k, t]
+        if k in follow:
+            fo = cts[k].follow_on
+            src_t = t - d.follow_on_lag(k)
+            if src_t >= 0:
+                expr = expr + m.case_follow_share[k] * sum(granted(s, src_t) for s in fo.source_types)
+            else:
+                j = len(fo.pre_horizon_grants) + src_t
+                if j >= 0:
+                    expr = expr + m.case_follow_share[k] * m.case_follow_pre_grants[k, j]
+        return expr
+
+    m.case_inflow_total = pyo.Expression(m.K, m.T, rule=inflow_rule)
+
+    def start_stock(k):
+        return sum(m.case_start_cohort[k, a] for a in range(len(cohorts[k])))
+
+    def balance_rule(m, k, t):
+        prev = m.stock[k, t - 1] if t > 0 else start_stock(k)
+        return m.stock[k, t] == prev + m.case_inflow_total[k, t] - m.dec_int[k, t] - m.dec_out[k, t]
+
+    m.case_balance = pyo.Constraint(m.K, m.T, rule=balance_rule)
+
+    m.case_outsourcing_limit = pyo.Constraint(
+        m.K, m.T, rule=lambda m, k, t: m.dec_out[k, t] <= m.case_outsourcing_capacity[k, t]
+    )
+
+    def arrivals(k, tau):
+        if tau >= 0:
+            return m.case_inflow_total[k, tau]
+        a = -1 - tau
+        return m.case_start_cohort[k, a] if a < len(cohorts[k]) else 0.0
+
+    def fifo_rule(m, k, t):
+        young = sum(w * arrivals(k, tau) for tau, w in fifo_window(t, d.deadline_periods(k)))
+        return m.overdue[k, t] >= m.stock[k, t] - young
+
+    m.case_overdue_fifo = pyo.Constraint(m.K, m.T, rule=fifo_rule)
+
+    m.case_notices = pyo.Expression(m.K, m.T, rule=lambda m, k, t: m.case_notice_share[k] * m.overdue[k, t])
+
+    def pool_hours_for_notices(p, t):
+        return sum(
+            m.case_penalty_on[k] * m.case_hours_per_notice[k] * m.case_notices[k, t] for k in K if cts[k].pool == p
+        )
+
+    m.case_notice_hours = pool_hours_for_notices
+
+    m.cost_parts["outsourcing"] = {
+        t: sum(m.case_outsourcing_eur[k] * m.dec_out[k, t] for k in K) / COST_UNIT for t in T
+    }
+    m.cost_parts["penalties"] = {
+        t: sum(m.case_penalty_on[k] * m.case_eur_per_notice[k] * m.case_notices[k, t] for k in K) / COST_UNIT for t in T
+    }
+
+
+def overdue_exact(m, d, k: str) -> list[float]:
+    """FIFO overdue counts recomputed from the solution (what a cohort simulation counts)."""
+    cohorts = d.case_start_cohorts(k)
+    arrivals = [val(m.case_inflow_total[k, t]) for t in range(d.grid.T)]
+
+    def arr(tau):
+        if tau >= 0:
+            return arrivals[tau]
+        a = -1 - tau
+        return cohorts[a] if a < len(cohorts) else 0.0
+
+    out = []
+    for t in range(d.grid.T):
+        young = sum(w * arr(tau) for tau, w in fifo_window(t, d.deadline_periods(k)))
+        out.append(max(0.0, val(m.stock[k, t]) - young))
+    return out
+
+
+def table(m, d) -> pd.DataFrame:
+    """ind_cases: period, case_type, inflow, decided_internal, decided_outsourced, stock, overdue (cases)."""
+    rows = []
+    for k in m.K:
+        overdue = overdue_exact(m, d, k)
+        for t, label in enumerate(d.grid.labels):
+            rows.append(
+                {
+                    "period": label,
+                    "case_type": k,
+                    "inflow": clean(val(m.case_inflow_total[k, t])),
+                    "decided_internal": clean(val(m.dec_int[k, t])),
+                    "decided_outsourced": clean(val(m.dec_out[k, t])),
+                    "stock": clean(val(m.stock[k, t])),
+                    "overdue": clean(overdue[t]),
+                    "notices_of_default": clean(val(m.case_notice_share[k]) * overdue[t]),
+                }
+            )
+    return pd.DataFrame(rows)

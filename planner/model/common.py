@@ -1,0 +1,61 @@
+"""Shared pieces of the model: time set, mutable parameters, the FIFO window, value reading.
+
+Every number a what-if may change is a *mutable* Pyomo ``Param`` used symbolically in the
+constraints (never ``value(param)`` inside a rule), so batches can re-solve the built model after
+changing parameters. What changes the structure (horizon, sets, deadlines, lags, lead times,
+which case types wait in COA) needs a rebuild.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyomo.environ as pyo
+
+COST_UNIT = 1e6
+"""Costs are modelled in million EUR (keeps budget rows and objective well scaled); tables say EUR."""
+
+
+def mparam(m, name: str, *index, values, default: float = 0.0):
+    """Add a mutable Param ``name`` over ``index`` initialised from ``values`` (dict or scalar)."""
+    if index:
+        comp = pyo.Param(*index, initialize=values, mutable=True, default=default, within=pyo.Reals)
+    else:
+        comp = pyo.Param(initialize=values, mutable=True, within=pyo.Reals)
+    m.add_component(name, comp)
+    return comp
+
+
+def series_values(d, path: str, key) -> dict:
+    """``{(key, t): value}`` for one resolved series; ``key`` may be a tuple or a scalar id."""
+    prefix = key if isinstance(key, tuple) else (key,)
+    return {prefix + (t,): v for t, v in enumerate(d.s(path))}
+
+
+def fifo_window(t: int, deadline: float) -> list[tuple[int, float]]:
+    """Arrival periods still young at the end of period ``t``, with their weight.
+
+    A cohort that arrived in period ``tau`` has age ``t - tau`` at the end of ``t``; it is young
+    while the age is below the deadline ``D`` (in periods). With ``D = n + f`` (``n`` whole, ``0 <= f < 1``)
+    the ``n`` newest cohorts ``t-n+1 .. t`` are young and the fraction ``f`` of cohort ``t-n``
+    (its later arrivals). Under first-in first-out the stock holds the newest arrivals, so
+
+        overdue[t] = max(0, stock[t] - sum_{(tau, w) in window} w * arrivals[tau]).
+    """
+    n = int(math.floor(deadline + 1e-9))
+    f = deadline - n
+    window = [(tau, 1.0) for tau in range(t - n + 1, t + 1)]
+    if f > 1e-9:
+        window.append((t - n, f))
+    return window
+
+
+def val(x) -> float:
+    """Value of a variable or expression after a solve (0 for an unused variable)."""
+    v = pyo.value(x, exception=False)
+    return 0.0 if v is None else float(v)
+
+
+def clean(x: float) -> float:
+    """Round values within 1e-9 of zero to zero (determinism of written tables)."""
+    return 0.0 if abs(x) < 1e-9 else x

@@ -1,0 +1,89 @@
+"""Budget and objective.
+
+Each subsystem registers its cost components in ``m.cost_parts[component][t]`` (million EUR).
+
+    total_cost             = sum_{c,t} cost[c,t]
+    total_cost            <= budget_total                    (if the instance sets one)
+    sum_{t in year} cost   <= budget_year                     (per calendar year it names)
+
+Outcome measures (the KPIs the objective trades off), with ``n_t`` nights and ``mu`` months per
+period:
+
+    unsheltered_person_nights = sum_t n_t * unsheltered[t]
+    crisis_person_nights      = sum_{r,t} n_t * crisis[r,t]
+    overdue_case_months       = sum_{k,t} w_k * mu * overdue[k,t]       (w_k: per-type weight)
+    ph_months_over_norm       = sum_{r,t} mu * ph_overdue[r,t]
+
+Weighted: minimise  W_u U + W_c C + W_o O + W_p P + W_cost * cost.
+Lexicographic (solve stage): U, then C, then W_o O + W_p P, then cost, each stage holding the
+previous optimum.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from .common import COST_UNIT, clean, mparam, val
+
+STAGES = ("unsheltered", "crisis", "overruns", "cost")
+
+
+def define(m, d) -> None:
+    inst = d.instance
+    T = range(d.grid.T)
+    obj = inst.objective
+    mu = d.grid.months_per_period
+
+    components = list(m.cost_parts)
+    m.C = pyo.Set(initialize=components, ordered=True)
+    m.cost = pyo.Expression(m.C, m.T, rule=lambda m, c, t: m.cost_parts[c][t])
+    m.total_cost = pyo.Expression(expr=sum(m.cost[c, t] for c in components for t in T))
+
+    if inst.budget.total_eur is not None:
+        mparam(m, "budget_total", values=inst.budget.total_eur / COST_UNIT)
+        m.budget_total_limit = pyo.Constraint(expr=m.total_cost <= m.budget_total)
+    years = sorted(inst.budget.by_year_eur)
+    m.Y = pyo.Set(initialize=years, ordered=True)
+    mparam(m, "budget_year", m.Y, values={yr: inst.budget.by_year_eur[yr] / COST_UNIT for yr in years})
+    m.budget_year_limit = pyo.Constraint(
+        m.Y,
+        rule=lambda m, yr: sum(m.cost[c, t] for c in components for t in T if d.grid.years[t] == yr) <= m.budget_year[yr],
+    )
+
+    mparam(m, "w_unsheltered", values=obj.unsheltered_person_night)
+    mparam(m, "w_crisis", values=obj.crisis_person_night)
+    mparam(m, "w_overdue", values=obj.overdue_case_month)
+    mparam(m, "w_permit_holder", values=obj.permit_holder_month_over_norm)
+    mparam(m, "w_cost", values=obj.cost_per_million_eur)
+
+    m.unsheltered_person_nights = pyo.Expression(expr=sum(m.rec_nights[t] * m.unsheltered[t] for t in T))
+    m.crisis_person_nights = pyo.Expression(expr=sum(m.rec_nights[t] * m.crisis[r, t] for r in m.R for t in T))
+    m.weighted_overdue_case_months = pyo.Expression(
+        expr=sum(m.case_overdue_weight[k] * mu * m.overdue[k, t] for k in m.K for t in T)
+    )
+    m.ph_months_over_norm = pyo.Expression(expr=sum(mu * m.ph_overdue[r, t] for r in m.R for t in T))
+
+    m.stage_expr = {
+        "unsheltered": m.unsheltered_person_nights,
+        "crisis": m.crisis_person_nights,
+        "overruns": m.w_overdue * m.weighted_overdue_case_months + m.w_permit_holder * m.ph_months_over_norm,
+        "cost": m.total_cost,
+    }
+    m.weighted_objective = pyo.Objective(
+        expr=m.w_unsheltered * m.unsheltered_person_nights
+        + m.w_crisis * m.crisis_person_nights
+        + m.stage_expr["overruns"]
+        + m.w_cost * m.total_cost,
+        sense=pyo.minimize,
+    )
+
+
+def costs_table(m, d) -> pd.DataFrame:
+    """costs: period, component, eur."""
+    rows = [
+        {"period": label, "component": c, "eur": clean(round(val(m.cost[c, t]) * COST_UNIT, 6))}
+        for c in m.C
+        for t, label in enumerate(d.grid.labels)
+    ]
+    return pd.DataFrame(rows)

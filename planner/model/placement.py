@@ -1,0 +1,144 @@
+"""Permit-holder placement per region: linking by quota share, regular housing, accelerated
+placement, FIFO overrun of the housing norm.
+
+Sets: ``R`` regions. Variables (per ``r, t``): ``housed`` (regular housing), ``accelerated``
+(one-off accelerated placement via intermediate housing), ``waiting`` (permit holders in COA at
+the end of the period), ``ph_overdue`` (waiting longer than the norm). With ``s_r`` the quota
+share and ``N`` the norm in periods:
+
+    linked[r,t]      = s_r * sum_{k: grants need housing} persons_k * granted[k,t]
+    waiting[r,t]     = waiting[r,t-1] + linked[r,t] - housed[r,t] - accelerated[r,t]
+                       (waiting[r,-1] = s_r * start_waiting)
+    housed[r,t]     <= housing_supply[r,t]
+    accelerated[r,t]<= accelerated_capacity[r,t]
+    accelerated[r,t]<= ready_share * waiting[r,t-1]
+    sum_{r,t} accelerated[r,t] <= accelerated_total
+    ph_overdue[r,t] >= waiting[r,t] - sum_{(tau,w) in window(t, N)} w * linked[r,tau]
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from .common import COST_UNIT, clean, fifo_window, mparam, series_values, val
+
+
+def define(m, d) -> None:
+    inst = d.instance
+    R = list(inst.regions)
+    T = range(d.grid.T)
+    m.R = pyo.Set(initialize=R, ordered=True)
+    shares = d.quota_shares()
+    pl = inst.placement
+
+    national_supply = d.s("placement.housing_supply")
+    supply, accel_cap = {}, {}
+    for r in R:
+        own = d.series.get(f"regions.{r}.housing_supply")
+        for t in T:
+            supply[r, t] = own[t] if own is not None else national_supply[t] * shares[r]
+        accel_cap.update(series_values(d, f"regions.{r}.accelerated_capacity", r))
+    mparam(m, "place_quota_share", m.R, values=shares)
+    mparam(m, "place_housing_supply", m.R, m.T, values=supply)
+    mparam(m, "place_accelerated_capacity", m.R, m.T, values=accel_cap)
+    mparam(m, "place_accelerated_total", values=pl.accelerated_total)
+    mparam(m, "place_accelerated_eur", values=pl.accelerated_eur_per_person)
+    mparam(m, "place_ready_share", values=pl.accelerated_ready_share)
+    cohorts = d.placement_start_cohorts()
+    m.place_cohort_index = pyo.Set(initialize=range(len(cohorts)), ordered=True)
+    mparam(m, "place_start_cohort", m.place_cohort_index, values=dict(enumerate(cohorts)))
+
+    m.housed = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="permit holders housed regularly")
+    m.accelerated = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="permit holders placed via accelerated placement")
+    m.waiting = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="permit holders in COA waiting for housing")
+    m.ph_overdue = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="permit holders waiting past the norm")
+
+    housing_types = [k for k, ct in inst.case_types.items() if ct.grants_need_housing]
+
+    def new_permit_holders(t):
+        return sum(m.case_persons[k] * m.case_granted(k, t) for k in housing_types)
+
+    m.place_new_permit_holders = pyo.Expression(m.T, rule=lambda m, t: new_permit_holders(t))
+    m.linked = pyo.Expression(m.R, m.T, rule=lambda m, r, t: m.place_quota_share[r] * m.place_new_permit_holders[t])
+
+    def start_waiting(r):
+        return m.place_quota_share[r] * sum(m.place_start_cohort[a] for a in range(len(cohorts)))
+
+    def balance_rule(m, r, t):
+        prev = m.waiting[r, t - 1] if t > 0 else start_waiting(r)
+        return m.waiting[r, t] == prev + m.linked[r, t] - m.housed[r, t] - m.accelerated[r, t]
+
+    m.place_balance = pyo.Constraint(m.R, m.T, rule=balance_rule)
+    m.place_housing_limit = pyo.Constraint(
+        m.R, m.T, rule=lambda m, r, t: m.housed[r, t] <= m.place_housing_supply[r, t]
+    )
+    m.place_accelerated_limit = pyo.Constraint(
+        m.R, m.T, rule=lambda m, r, t: m.accelerated[r, t] <= m.place_accelerated_capacity[r, t]
+    )
+
+    def ready_rule(m, r, t):
+        prev = m.waiting[r, t - 1] if t > 0 else start_waiting(r)
+        return m.accelerated[r, t] <= m.place_ready_share * prev
+
+    m.place_accelerated_ready = pyo.Constraint(m.R, m.T, rule=ready_rule)
+    m.place_accelerated_national = pyo.Constraint(
+        expr=sum(m.accelerated[r, t] for r in R for t in T) <= m.place_accelerated_total
+    )
+
+    norm = d.placement_norm_periods()
+
+    def arrivals(r, tau):
+        if tau >= 0:
+            return m.linked[r, tau]
+        a = -1 - tau
+        return m.place_quota_share[r] * m.place_start_cohort[a] if a < len(cohorts) else 0.0
+
+    def fifo_rule(m, r, t):
+        young = sum(w * arrivals(r, tau) for tau, w in fifo_window(t, norm))
+        return m.ph_overdue[r, t] >= m.waiting[r, t] - young
+
+    m.place_overdue_fifo = pyo.Constraint(m.R, m.T, rule=fifo_rule)
+
+    m.cost_parts["accelerated_placement"] = {
+        t: m.place_accelerated_eur * sum(m.accelerated[r, t] for r in R) / COST_UNIT for t in T
+    }
+
+
+def overdue_exact(m, d, r: str) -> list[float]:
+    """Permit holders past the norm, recomputed from the solution by the FIFO rule."""
+    share = val(m.place_quota_share[r])
+    cohorts = d.placement_start_cohorts()
+    linked = [val(m.linked[r, t]) for t in range(d.grid.T)]
+
+    def arr(tau):
+        if tau >= 0:
+            return linked[tau]
+        a = -1 - tau
+        return share * cohorts[a] if a < len(cohorts) else 0.0
+
+    norm = d.placement_norm_periods()
+    return [
+        max(0.0, val(m.waiting[r, t]) - sum(w * arr(tau) for tau, w in fifo_window(t, norm)))
+        for t in range(d.grid.T)
+    ]
+
+
+def table(m, d) -> pd.DataFrame:
+    """placement: period, region, linked, housed_regular, accelerated, waiting, overdue (persons)."""
+    rows = []
+    for r in m.R:
+        overdue = overdue_exact(m, d, r)
+        for t, label in enumerate(d.grid.labels):
+            rows.append(
+                {
+                    "period": label,
+                    "region": r,
+                    "linked": clean(val(m.linked[r, t])),
+                    "housed_regular": clean(val(m.housed[r, t])),
+                    "accelerated": clean(val(m.accelerated[r, t])),
+                    "waiting": clean(val(m.waiting[r, t])),
+                    "overdue": clean(overdue[t]),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,202 @@
+"""COA reception: occupancy groups, places from existing and new locations, crisis shelter,
+unsheltered.
+
+Sets: ``L_old`` existing locations that may be kept open past their planned close, ``L_new``
+candidate locations, ``G`` other occupancy groups. Variables: ``keep[l]`` (binary), for candidate
+``l`` and each period from its first possible use ``f_l`` (lead time after a decision in period 0)
+``start[l,t]`` and ``serve[l,t]`` (binary), ``awaiting[t]`` (rejected persons awaiting departure),
+``crisis[r,t]``, ``unsheltered[t]`` (persons). With ``m_l`` the minimum open duration:
+
+    awaiting[t]   = (1 - dep) * awaiting[t-1] + stay * sum_{k waits in COA} (1 - g_k) persons_k decided[k,t]
+    occupancy[t]  = sum_{k waits in COA} persons_k * stock[k,t] + sum_r waiting[r,t] + awaiting[t] + sum_g other[g,t]
+    serve[l,t]   <= serve[l,t-1] + start[l,t];   sum_t start[l,t] <= 1
+    serve[l,t]   >= sum_{tau = t-m_l+1 .. t} start[l,tau]
+    places[t]     = sum_{existing open at t} places_l + sum_{l in L_old, t > close_l} places_l keep[l]
+                    + sum_{l in L_new} places_l serve[l,t]
+    occupancy[t] <= norm * places[t] + sum_r crisis[r,t] + unsheltered[t]
+    crisis[r,t]  <= crisis_capacity[r,t]
+
+A candidate decided in period ``t - lead`` serves from ``t``: ``start[l,t]`` is the first period of
+use, so its decision period is ``t - lead`` (reported as ``decided``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from .common import COST_UNIT, clean, mparam, series_values, val
+
+
+def define(m, d) -> None:
+    inst = d.instance
+    T = range(d.grid.T)
+    y = d.grid.year_fraction
+    rec = inst.reception
+    locs = inst.locations
+    ltypes = inst.location_types
+
+    existing = [l for l, loc in locs.items() if loc.status == "existing"]
+    keepable = [l for l in existing if locs[l].can_keep_open and d.existing_last_period(l) < d.grid.T - 1]
+    candidates = [l for l, loc in locs.items() if loc.status == "candidate" and d.location_first_period(l) < d.grid.T]
+    m.L_old = pyo.Set(initialize=keepable, ordered=True)
+    m.L_new = pyo.Set(initialize=candidates, ordered=True)
+    m.L_new_T = pyo.Set(
+        dimen=2, initialize=[(l, t) for l in candidates for t in T if t >= d.location_first_period(l)], ordered=True
+    )
+    m.G = pyo.Set(initialize=list(rec.other_groups), ordered=True)
+
+    all_locs = list(locs)
+    m.L_all = pyo.Set(initialize=all_locs, ordered=True)
+    mparam(m, "loc_places", m.L_all, values={l: locs[l].places for l in all_locs})
+    mparam(m, "loc_eur_per_place", m.L_all, values={l: ltypes[locs[l].type].eur_per_place_year * y for l in all_locs})
+    mparam(m, "loc_opening_eur", m.L_all, values={l: ltypes[locs[l].type].opening_eur_per_place for l in all_locs})
+    mparam(m, "loc_keep_eur", m.L_all, values={l: ltypes[locs[l].type].keep_open_eur_per_place for l in all_locs})
+    other = {}
+    for g in rec.other_groups:
+        other.update(series_values(d, f"reception.other_groups.{g}", g))
+    mparam(m, "rec_other", m.G, m.T, values=other)
+    crisis_cap = {}
+    for r in inst.regions:
+        crisis_cap.update(series_values(d, f"regions.{r}.crisis_capacity", r))
+    mparam(m, "rec_crisis_capacity", m.R, m.T, values=crisis_cap)
+    mparam(
+        m,
+        "rec_crisis_eur",
+        m.R,
+        values={r: reg.crisis_eur_per_person_night if reg.crisis_eur_per_person_night is not None else rec.crisis_eur_per_person_night for r, reg in inst.regions.items()},
+    )
+    mparam(m, "rec_nights", m.T, values=dict(enumerate(d.grid.nights)))
+    mparam(m, "rec_norm", values=rec.occupancy_norm)
+    mparam(m, "rec_departure", values=d.per_period_rate(rec.departure_rate_per_month))
+    mparam(m, "rec_stay_share", values=rec.rejected_stay_share)
+    mparam(m, "rec_start_awaiting", values=rec.start_awaiting_departure)
+
+    m.keep = pyo.Var(m.L_old, within=pyo.Binary, doc="existing location kept open past its planned close")
+    m.start = pyo.Var(m.L_new_T, within=pyo.Binary, doc="candidate location's first period of use")
+    m.serve = pyo.Var(m.L_new_T, within=pyo.Binary, doc="candidate location in use")
+    m.awaiting = pyo.Var(m.T, within=pyo.NonNegativeReals, doc="rejected persons in COA awaiting departure")
+    m.crisis = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="persons in crisis emergency shelter")
+    m.unsheltered = pyo.Var(m.T, within=pyo.NonNegativeReals, doc="persons with a right to reception and no place")
+
+    cts = inst.case_types
+    waiting_types = [k for k in cts if cts[k].waits_in_coa]
+
+    def awaiting_rule(m, t):
+        prev = m.awaiting[t - 1] if t > 0 else m.rec_start_awaiting
+        rejected = sum(
+            (1 - m.case_grant_share[k]) * m.case_persons[k] * (m.dec_int[k, t] + m.dec_out[k, t]) for k in waiting_types
+        )
+        return m.awaiting[t] == (1 - m.rec_departure) * prev + m.rec_stay_share * rejected
+
+    m.rec_awaiting_balance = pyo.Constraint(m.T, rule=awaiting_rule)
+
+    m.occ_asylum_process = pyo.Expression(m.T, rule=lambda m, t: sum(m.case_persons[k] * m.stock[k, t] for k in waiting_types))
+    m.occ_permit_holders = pyo.Expression(m.T, rule=lambda m, t: sum(m.waiting[r, t] for r in m.R))
+    m.occupancy = pyo.Expression(
+        m.T,
+        rule=lambda m, t: m.occ_asylum_process[t] + m.occ_permit_holders[t] + m.awaiting[t] + sum(m.rec_other[g, t] for g in m.G),
+    )
+
+    first = {l: d.location_first_period(l) for l in candidates}
+    min_open = {l: d.location_min_open(l) for l in candidates}
+
+    def serve_rule(m, l, t):
+        prev = m.serve[l, t - 1] if t > first[l] else 0
+        return m.serve[l, t] <= prev + m.start[l, t]
+
+    m.loc_serve_continuity = pyo.Constraint(m.L_new_T, rule=serve_rule)
+    m.loc_open_once = pyo.Constraint(m.L_new, rule=lambda m, l: sum(m.start[l, t] for t in T if t >= first[l]) <= 1)
+
+    def min_open_rule(m, l, t):
+        recent = [tau for tau in range(max(first[l], t - min_open[l] + 1), t + 1)]
+        return m.serve[l, t] >= sum(m.start[l, tau] for tau in recent)
+
+    m.loc_min_open = pyo.Constraint(m.L_new_T, rule=min_open_rule)
+
+    def existing_open(l, t):
+        return t <= d.existing_last_period(l)
+
+    def places_rule(m, t):
+        fixed = sum(m.loc_places[l] for l in existing if existing_open(l, t))
+        kept = sum(m.loc_places[l] * m.keep[l] for l in keepable if not existing_open(l, t))
+        new = sum(m.loc_places[l] * m.serve[l, t] for l in candidates if t >= first[l])
+        return fixed + kept + new
+
+    m.places_open = pyo.Expression(m.T, rule=places_rule)
+
+    m.rec_capacity = pyo.Constraint(
+        m.T,
+        rule=lambda m, t: m.occupancy[t] <= m.rec_norm * m.places_open[t] + sum(m.crisis[r, t] for r in m.R) + m.unsheltered[t],
+    )
+    m.rec_crisis_limit = pyo.Constraint(m.R, m.T, rule=lambda m, r, t: m.crisis[r, t] <= m.rec_crisis_capacity[r, t])
+
+    def running(t):
+        fixed = sum(m.loc_eur_per_place[l] * m.loc_places[l] for l in existing if existing_open(l, t))
+        kept = sum(m.loc_eur_per_place[l] * m.loc_places[l] * m.keep[l] for l in keepable if not existing_open(l, t))
+        new = sum(m.loc_eur_per_place[l] * m.loc_places[l] * m.serve[l, t] for l in candidates if t >= first[l])
+        return (fixed + kept + new) / COST_UNIT
+
+    m.cost_parts["locations_running"] = {t: running(t) for t in T}
+    m.cost_parts["locations_opening"] = {
+        t: sum(m.loc_opening_eur[l] * m.loc_places[l] * m.start[l, t] for l in candidates if t >= first[l]) / COST_UNIT
+        for t in T
+    }
+    # keeping open is decided once, paid in the first period past the planned close
+    m.cost_parts["locations_keep_open"] = {
+        t: sum(m.loc_keep_eur[l] * m.loc_places[l] * m.keep[l] for l in keepable if d.existing_last_period(l) + 1 == t)
+        / COST_UNIT
+        for t in T
+    }
+    m.cost_parts["crisis_shelter"] = {
+        t: sum(m.rec_crisis_eur[r] * m.rec_nights[t] * m.crisis[r, t] for r in m.R) / COST_UNIT for t in T
+    }
+
+
+def table(m, d) -> pd.DataFrame:
+    """reception: period, occupancy, places_open, places_needed, crisis, unsheltered, one column per group."""
+    rows = []
+    for t, label in enumerate(d.grid.labels):
+        occ = val(m.occupancy[t])
+        row = {
+            "period": label,
+            "occupancy": clean(occ),
+            "places_open": clean(val(m.places_open[t])),
+            "places_needed": clean(occ / val(m.rec_norm)),
+            "crisis": clean(sum(val(m.crisis[r, t]) for r in m.R)),
+            "unsheltered": clean(val(m.unsheltered[t])),
+            "asylum_process": clean(val(m.occ_asylum_process[t])),
+            "permit_holders": clean(val(m.occ_permit_holders[t])),
+            "awaiting_departure": clean(val(m.awaiting[t])),
+        }
+        for g in m.G:
+            row[g] = clean(val(m.rec_other[g, t]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def locations_table(m, d) -> pd.DataFrame:
+    """locations: location, region, type, places, existing, opened, open_from, open_until, decided."""
+    labels = d.grid.labels
+    rows = []
+    for l, loc in d.instance.locations.items():
+        row = {"location": l, "region": loc.region, "type": loc.type, "places": loc.places, "existing": loc.status == "existing"}
+        if loc.status == "existing":
+            last = d.existing_last_period(l)
+            if l in m.L_old and val(m.keep[l]) > 0.5:
+                last = d.grid.T - 1
+            row.update(opened=False, open_from=labels[0] if last >= 0 else "", open_until=labels[last] if last >= 0 else "", decided="")
+        else:
+            used = [t for t in range(d.grid.T) if (l, t) in m.L_new_T and val(m.serve[l, t]) > 0.5]
+            starts = [t for t in range(d.grid.T) if (l, t) in m.L_new_T and val(m.start[l, t]) > 0.5]
+            opened = bool(used)
+            first_use = starts[0] if starts else (used[0] if used else None)
+            decided = first_use - d.location_first_period(l) if first_use is not None else None
+            row.update(
+                opened=opened,
+                open_from=labels[used[0]] if opened else "",
+                open_until=labels[used[-1]] if opened else "",
+                decided=labels[decided] if decided is not None else "",
+            )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["location", "region", "type", "places", "existing", "opened", "open_from", "open_until", "decided"])

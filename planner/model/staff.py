@@ -1,0 +1,129 @@
+"""IND staff per pool: hiring pipeline with training delay, attrition, coaching, external hire,
+and the production limit.
+
+Sets: ``P`` staff pools. Variables (per ``p, t``): ``hires`` (FTE, integer if the pool says so),
+``productive`` (internal productive FTE), ``external`` (hired-in FTE). With training ``L_p``
+periods, monthly attrition turned into a per-period share ``a_p``, ``y`` the year fraction of a
+period, ``start_tr[p,i]`` the start trainees that become productive in period ``i``:
+
+    hires[p,t]      <= max_hires[p,t]
+    productive[p,t]  = (1 - a_p) * productive[p,t-1] + hires[p,t-L_p] + start_tr[p,t]
+                       (productive[p,-1] = start_fte_p; a hire of period t is productive from t + L_p)
+    trainees[p,t]    = sum_{tau = t-L_p+1 .. t} hires[p,tau] + sum_{i > t} start_tr[p,i]
+    external[p,t]   <= external_max[p,t]
+    hours[p,t]       = y * (h_p * productive - c_p * trainees + h_ext_p * external)
+    sum_{k of pool p} hours_k * dec_int[k,t] + notice hours[p,t] <= hours[p,t]
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from .common import COST_UNIT, clean, mparam, series_values, val
+
+
+def define(m, d) -> None:
+    inst = d.instance
+    pools = inst.staff_pools
+    P = list(pools)
+    T = range(d.grid.T)
+    y = d.grid.year_fraction
+    m.P = pyo.Set(initialize=P, ordered=True)
+
+    max_hires, ext_max = {}, {}
+    for p in P:
+        max_hires.update(series_values(d, f"staff_pools.{p}.max_hires", p))
+        ext_max.update(series_values(d, f"staff_pools.{p}.external_fte_max", p))
+    mparam(m, "staff_max_hires", m.P, m.T, values=max_hires)
+    mparam(m, "staff_external_max", m.P, m.T, values=ext_max)
+    mparam(m, "staff_start_fte", m.P, values={p: pools[p].start_fte for p in P})
+    mparam(m, "staff_attrition", m.P, values={p: d.per_period_rate(pools[p].attrition_per_month) for p in P})
+    mparam(m, "staff_hours_per_fte", m.P, values={p: pools[p].hours_per_fte_year * y for p in P})
+    mparam(
+        m,
+        "staff_external_hours_per_fte",
+        m.P,
+        values={p: (pools[p].external_hours_per_fte_year or pools[p].hours_per_fte_year) * y for p in P},
+    )
+    mparam(m, "staff_coaching_hours", m.P, values={p: pools[p].coaching_hours_per_trainee_year * y for p in P})
+    mparam(m, "staff_eur_per_fte", m.P, values={p: pools[p].eur_per_fte_year * y for p in P})
+    mparam(m, "staff_external_eur_per_fte", m.P, values={p: pools[p].external_eur_per_fte_year * y for p in P})
+    mparam(m, "staff_eur_per_hire", m.P, values={p: pools[p].eur_per_hire for p in P})
+    start_tr = {(p, i): v for p in P for i, v in enumerate(pools[p].start_trainees)}
+    m.staff_start_trainee_index = pyo.Set(dimen=2, initialize=list(start_tr), ordered=True)
+    mparam(m, "staff_start_trainees", m.staff_start_trainee_index, values=start_tr)
+
+    def hires_domain(m, p, t):
+        return pyo.NonNegativeIntegers if pools[p].integer_hires else pyo.NonNegativeReals
+
+    m.hires = pyo.Var(m.P, m.T, within=hires_domain, doc="FTE hired (start training) in the period")
+    m.productive = pyo.Var(m.P, m.T, within=pyo.NonNegativeReals, doc="internal productive FTE")
+    m.external = pyo.Var(m.P, m.T, within=pyo.NonNegativeReals, doc="external FTE hired in")
+
+    m.staff_hire_limit = pyo.Constraint(m.P, m.T, rule=lambda m, p, t: m.hires[p, t] <= m.staff_max_hires[p, t])
+    m.staff_external_limit = pyo.Constraint(
+        m.P, m.T, rule=lambda m, p, t: m.external[p, t] <= m.staff_external_max[p, t]
+    )
+
+    def start_trainee(p, i):
+        return m.staff_start_trainees[p, i] if (p, i) in start_tr else 0.0
+
+    def pipeline_rule(m, p, t):
+        prev = m.productive[p, t - 1] if t > 0 else m.staff_start_fte[p]
+        src = t - d.training_periods(p)
+        graduates = (m.hires[p, src] if src >= 0 else 0.0) + start_trainee(p, t)
+        return m.productive[p, t] == (1 - m.staff_attrition[p]) * prev + graduates
+
+    m.staff_pipeline = pyo.Constraint(m.P, m.T, rule=pipeline_rule)
+
+    def trainees_rule(m, p, t):
+        L = d.training_periods(p)
+        new = sum(m.hires[p, tau] for tau in range(max(0, t - L + 1), t + 1)) if L > 0 else 0.0
+        old = sum(m.staff_start_trainees[p, i] for (q, i) in start_tr if q == p and i > t)
+        return new + old
+
+    m.trainees = pyo.Expression(m.P, m.T, rule=trainees_rule)
+
+    m.staff_hours = pyo.Expression(
+        m.P,
+        m.T,
+        rule=lambda m, p, t: m.staff_hours_per_fte[p] * m.productive[p, t]
+        - m.staff_coaching_hours[p] * m.trainees[p, t]
+        + m.staff_external_hours_per_fte[p] * m.external[p, t],
+    )
+
+    cts = inst.case_types
+
+    def production_rule(m, p, t):
+        work = sum(m.case_hours[k] * m.dec_int[k, t] for k in m.K if cts[k].pool == p)
+        return work + m.case_notice_hours(p, t) <= m.staff_hours[p, t]
+
+    m.staff_production = pyo.Constraint(m.P, m.T, rule=production_rule)
+
+    m.cost_parts["staff_internal"] = {
+        t: sum(m.staff_eur_per_fte[p] * (m.productive[p, t] + m.trainees[p, t]) for p in P) / COST_UNIT for t in T
+    }
+    m.cost_parts["staff_external"] = {
+        t: sum(m.staff_external_eur_per_fte[p] * m.external[p, t] for p in P) / COST_UNIT for t in T
+    }
+    m.cost_parts["hiring"] = {t: sum(m.staff_eur_per_hire[p] * m.hires[p, t] for p in P) / COST_UNIT for t in T}
+
+
+def table(m, d) -> pd.DataFrame:
+    """staff: period, pool, hires, trainees, productive_fte, external_fte, productive_hours."""
+    rows = []
+    for p in m.P:
+        for t, label in enumerate(d.grid.labels):
+            rows.append(
+                {
+                    "period": label,
+                    "pool": p,
+                    "hires": clean(val(m.hires[p, t])),
+                    "trainees": clean(val(m.trainees[p, t])),
+                    "productive_fte": clean(val(m.productive[p, t])),
+                    "external_fte": clean(val(m.external[p, t])),
+                    "productive_hours": clean(val(m.staff_hours[p, t])),
+                }
+            )
+    return pd.DataFrame(rows)

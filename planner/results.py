@@ -1,0 +1,135 @@
+"""Extract and write stages: a solved model -> tables and KPIs -> a run folder.
+
+A run folder is written into a temporary sibling folder and renamed into place, so a run that is
+killed or fails leaves no partial folder, and an existing folder is replaced only by a complete
+new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .model import cases, objective, placement, reception, staff
+from .model.common import COST_UNIT, clean, val
+
+TABLE_FILES = ("ind_cases", "staff", "reception", "locations", "placement", "costs")
+
+
+def _r(x: float, digits: int = 6) -> float:
+    return clean(round(float(x), digits))
+
+
+def compute_kpis(m, d, tables: dict[str, pd.DataFrame], info, mode: str) -> dict:
+    mu = d.grid.months_per_period
+    nights = pd.Series(d.grid.nights, index=d.grid.labels)
+    ind, rec, plc, cost = tables["ind_cases"], tables["reception"], tables["placement"], tables["costs"]
+    overdue_by_type = {k: _r(g.overdue.sum() * mu) for k, g in ind.groupby("case_type", sort=False)}
+    end_stock = {k: _r(g.stock.iloc[-1]) for k, g in ind.groupby("case_type", sort=False)}
+    by_component = {c: _r(g.eur.sum(), 2) for c, g in cost.groupby("component", sort=False)}
+    budget = d.instance.budget.total_eur
+    locs = tables["locations"]
+    return {
+        "instance": d.name,
+        "objective_mode": mode,
+        "solver_status": info.status,
+        "objective": _r(info.objective),
+        "mip_gap": _r(info.mip_gap or 0.0, 9),
+        "stage_values": {s: _r(v) for s, v in info.stage_values.items()},
+        "build_seconds": round(info.build_seconds, 3),
+        "solve_seconds": round(info.solve_seconds, 3),
+        "warnings": list(info.warnings),
+        "periods": len(d.grid.labels),
+        "first_period": d.grid.labels[0],
+        "last_period": d.grid.labels[-1],
+        "overdue_case_months": _r(sum(overdue_by_type.values())),
+        "overdue_case_months_by_type": overdue_by_type,
+        "end_stock_by_type": end_stock,
+        "notices_of_default_total": _r(ind.notices_of_default.sum()),
+        "crisis_person_nights": _r((rec.set_index("period").crisis * nights).sum()),
+        "unsheltered_person_nights": _r((rec.set_index("period").unsheltered * nights).sum()),
+        "permit_holder_months_over_norm": _r(plc.overdue.sum() * mu),
+        "peak_occupancy": _r(rec.occupancy.max()),
+        "peak_places_needed": _r(rec.places_needed.max()),
+        "total_cost_eur": _r(sum(by_component.values()), 2),
+        "budget_eur": budget,
+        "budget_by_year_eur": {str(y): v for y, v in d.instance.budget.by_year_eur.items()},
+        "cost_by_component": by_component,
+        "hires_total": _r(tables["staff"].hires.sum()),
+        "outsourced_cases_total": _r(ind.decided_outsourced.sum()),
+        "decided_total": _r(ind.decided_internal.sum() + ind.decided_outsourced.sum()),
+        "locations_opened": int(((~locs.existing) & locs.opened).sum()) if len(locs) else 0,
+        "locations_kept_open": int(sum(1 for l in m.L_old if val(m.keep[l]) > 0.5)),
+        "accelerated_placements_total": _r(plc.accelerated.sum()),
+        "housed_regular_total": _r(plc.housed_regular.sum()),
+    }
+
+
+@dataclass
+class Plan:
+    """A solved plan: ``kpis`` (dict), ``tables`` (pandas DataFrames), ``write(folder)``."""
+
+    data: object
+    kpis: dict
+    tables: dict = field(default_factory=dict)
+    model: object = None
+
+    @classmethod
+    def from_model(cls, m, d, info, mode: str) -> "Plan":
+        tables = {
+            "ind_cases": cases.table(m, d),
+            "staff": staff.table(m, d),
+            "reception": reception.table(m, d),
+            "locations": reception.locations_table(m, d),
+            "placement": placement.table(m, d),
+            "costs": objective.costs_table(m, d),
+        }
+        return cls(d, compute_kpis(m, d, tables, info, mode), tables, m)
+
+    def write(self, folder) -> Path:
+        """Write the run folder atomically; returns its path."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+        try:
+            (tmp / "instance.resolved.yaml").write_text(resolved_yaml(self.data), encoding="utf-8")
+            (tmp / "kpis.json").write_text(json.dumps(self.kpis, indent=2) + "\n", encoding="utf-8")
+            for name, frame in self.tables.items():
+                frame.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6f", lineterminator="\n")
+            _replace_folder(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return folder
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Put ``new`` at ``target``; an existing ``target`` is removed only after the swap."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, old)
+        os.rename(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, target)
+
+
+def resolved_yaml(d) -> str:
+    """The instance after validation, every series written out per period."""
+    raw = d.instance.model_dump(mode="json")
+    for path, values in d.series.items():
+        node = raw
+        *parents, leaf = path.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = [_r(v) for v in values]
+    header = f"# resolved instance '{d.name}': every default filled in, every series one value per period\n"
+    header += f"# periods: {', '.join(d.grid.labels)}\n"
+    return header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=120)
