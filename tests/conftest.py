@@ -1,0 +1,71 @@
+"""Helpers for tiny test instances: a minimal valid instance as a dict, deep-merged overrides."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from planner.loading import validate_dict
+from planner.model import build_model
+from planner.solve import solve_model
+
+
+def tiny(**overrides) -> dict:
+    """A minimal instance whose every cost and flow is off unless a test turns it on.
+
+    One region, one case type ``x`` (no inflow, no stock), one staff pool ``p`` (no staff), no
+    locations, occupancy norm 1, all objective weights 1 except unsheltered (1000), crisis (10)
+    and cost (0.001 per million EUR). ``overrides`` are deep-merged (dicts merge, other values
+    replace); a value ``None`` deletes the key.
+    """
+    base = {
+        "name": "tiny",
+        "horizon": {"start": "2024-01", "periods": 4, "grain": "month"},
+        "regions": {"A": {"population": 1}},
+        "case_types": {
+            "x": {
+                "pool": "p",
+                "inflow": 0,
+                "hours_per_case": 10,
+                "grant_share": 0,
+                "waits_in_coa": False,
+                "grants_need_housing": False,
+                "deadline_months": 6,
+            }
+        },
+        "staff_pools": {"p": {"start_fte": 0, "hours_per_fte_year": 1200, "eur_per_fte_year": 0}},
+        "reception": {"occupancy_norm": 1},
+    }
+    return merge(base, overrides)
+
+
+def merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def solve_raw(raw: dict, mode: str = "weighted"):
+    """Validate, build and solve a dict instance; returns (model, data, info)."""
+    d = validate_dict(raw)
+    m = build_model(d)
+    info = solve_model(m, mode)
+    return m, d, info
+
+
+def plan_of(raw: dict, mode: str | None = None):
+    import planner
+
+    return planner.solve(validate_dict(raw), objective=mode)
+
+
+@pytest.fixture
+def approx():
+    return lambda x, rel=1e-6, abs=1e-6: pytest.approx(x, rel=rel, abs=abs)
