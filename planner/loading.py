@@ -21,20 +21,37 @@ from .yamlio import read_text
 MAX_CSV_BYTES = 20 * 1024 * 1024
 
 
-def pydantic_error(err: ValidationError) -> InputError:
-    """The first pydantic error as one line: dotted field path and the expectation."""
+def pydantic_error(err: ValidationError, raw) -> InputError:
+    """The first pydantic error as one line: dotted field path and the expectation.
+
+    pydantic's location mixes the user's keys with its own labels for union members and
+    validators (``float``, ``list[float]``, ``function-after[...]``); walking the raw input keeps
+    exactly the parts that are the user's keys or list positions.
+    """
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("function-", "float", "list[", "str")))
+    parts, node = [], raw
+    for part in first["loc"]:
+        if isinstance(node, dict) and part in node:
+            parts.append(str(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            parts.append(str(part))
+            node = node[part]
+        elif part == "[key]":
+            continue
+        elif isinstance(node, dict) and not isinstance(part, int) and first["type"] in ("missing", "extra_forbidden"):
+            parts.append(str(part))  # a missing field is not in the input, an extra one is the user's typo
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "missing":
         msg = "required field is missing"
     elif first["type"] == "extra_forbidden":
         msg = "unknown field (not in the instance format; see `planner schema`)"
+    elif "[key]" in first["loc"]:
+        msg = f"invalid key: {msg}"
     got = first.get("input")
-    if first["type"] not in ("missing", "extra_forbidden") and not isinstance(got, (dict, list)):
-        text = repr(got)
-        msg += f" (got {text[:60]})"
-    return InputError(loc, msg)
+    if first["type"] not in ("missing", "extra_forbidden", "value_error") and not isinstance(got, (dict, list)):
+        msg += f" (got {repr(got)[:60]})"
+    return InputError(".".join(parts), msg)
 
 
 @dataclass
@@ -246,8 +263,15 @@ def check_references(inst: Instance, grid: TimeGrid) -> None:
         for m in names:
             if m not in inst.measures:
                 raise InputError(f"packages.{pkg}", f"unknown measure '{m}'; expected one of {sorted(inst.measures)}")
+    dumped = inst.model_dump() if inst.measures else {}
     for m_id, m in inst.measures.items():
         for i, ch in enumerate(m.changes):
+            node = dumped
+            for depth, part in enumerate(ch.path.split(".")):
+                if not isinstance(node, dict) or part not in node:
+                    where = ".".join(ch.path.split(".")[:depth]) or "the instance"
+                    raise InputError(f"measures.{m_id}.changes.{i}.path", f"unknown path '{ch.path}': no '{part}' under {where}")
+                node = node[part]
             if ch.from_period is not None and grid.index(ch.from_period) is None:
                 raise InputError(f"measures.{m_id}.changes.{i}.from_period", f"expected a period of the horizon {grid.labels[0]}..{grid.labels[-1]}")
 
@@ -264,7 +288,7 @@ def validate_dict(raw, source: Path | None = None) -> InstanceData:
         try:
             inst = Instance.model_validate(raw)
         except ValidationError as e:
-            raise pydantic_error(e) from None
+            raise pydantic_error(e, raw) from None
         h = inst.horizon
         if not valid_label(h.grain, h.start):
             example = "2022-01" if h.grain == "month" else "2022-W01"

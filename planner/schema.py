@@ -15,9 +15,24 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-Series = Union[float, list[float], str]
+
+def _check_series(value):
+    """A series is a finite number >= 0, a list of them, or a CSV file name (checked on load)."""
+    if isinstance(value, str):
+        return value
+    values = value if isinstance(value, list) else [value]
+    for i, v in enumerate(values):
+        where = f"element {i} " if isinstance(value, list) else ""
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"expected a number >= 0, a list of numbers or a CSV file name; {where}is {repr(v)[:40]}")
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"expected finite numbers >= 0; {where}is {v!r}")
+    return value
+
+
+Series = Annotated[Union[float, list[float], str], BeforeValidator(_check_series)]
 """One number for every period, a list with one value per period, or ``file.csv[:column]``."""
 
 NonNeg = Annotated[float, Field(ge=0)]
@@ -26,20 +41,8 @@ Positive = Annotated[float, Field(gt=0)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
-
-
-def _finite_series(value):
-    """Series values must be finite numbers >= 0 (strings are file references)."""
-    values = value if isinstance(value, list) else [value]
-    for v in values:
-        if isinstance(v, str) and not isinstance(value, list):
-            return value
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ValueError("expected a number, a list of numbers or a CSV file name")
-        if not math.isfinite(v) or v < 0:
-            raise ValueError(f"expected finite numbers >= 0, got {v}")
-    return value
+    # strict: YAML's true/false is no number and "12" is no number either
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True, strict=True)
 
 
 class Horizon(Strict):
@@ -57,9 +60,6 @@ class Region(Strict):
     crisis_capacity: Series = Field(0.0, description="Crisis emergency shelter places (persons) available in the region per period.")
     crisis_eur_per_person_night: NonNeg | None = Field(None, description="Default: reception.crisis_eur_per_person_night.")
 
-    _series = field_validator("housing_supply", "accelerated_capacity", "crisis_capacity")(
-        lambda cls, v: v if v is None else _finite_series(v)
-    )
 
 
 class FollowOn(Strict):
@@ -115,9 +115,6 @@ class CaseType(Strict):
     penalties: Penalties = Field(default_factory=Penalties)
     overdue_weight: NonNeg = Field(1.0, description="Objective weight of one overdue case-month of this type, relative to objective.overdue_case_month.")
 
-    _series = field_validator("inflow", "outsourcing_capacity", "planned_production")(
-        lambda cls, v: v if v is None else _finite_series(v)
-    )
 
 
 class StaffPool(Strict):
@@ -139,9 +136,6 @@ class StaffPool(Strict):
     external_hours_per_fte_year: Positive | None = Field(None, description="Default: hours_per_fte_year.")
     external_eur_per_fte_year: NonNeg = 0.0
 
-    _series = field_validator("max_hires", "planned_hires", "external_fte_max")(
-        lambda cls, v: v if v is None else _finite_series(v)
-    )
 
 
 class LocationType(Strict):
@@ -174,11 +168,6 @@ class Reception(Strict):
     other_groups: dict[str, Series] = Field(default_factory=dict, description="Other occupancy groups in persons per period (e.g. amv).")
     crisis_eur_per_person_night: NonNeg = 0.0
 
-    @field_validator("other_groups")
-    @classmethod
-    def _groups(cls, v):
-        return {name: _finite_series(s) for name, s in v.items()}
-
 
 class Placement(Strict):
     norm_weeks: Positive = Field(14.0, description="A permit holder should leave COA within this many weeks.")
@@ -191,8 +180,6 @@ class Placement(Strict):
     accelerated_total: NonNeg = Field(0.0, description="One-off national cap on accelerated placements.")
     accelerated_eur_per_person: NonNeg = 0.0
     accelerated_ready_share: Share = Field(1.0, description="Accelerated placements per period at most this share of those waiting at the period's start.")
-
-    _series = field_validator("housing_supply")(lambda cls, v: _finite_series(v))
 
 
 class Budget(Strict):

@@ -26,7 +26,7 @@ def read_text(path: Path, what: str = "file") -> str:
     except OSError as e:
         raise InputError("", f"cannot read {what}: {e.strerror}", file=str(path)) from None
     if not path.is_file():
-        raise InputError("", f"expected a {what}, found a folder or special file", file=str(path))
+        raise InputError("", f"expected the {what} to be a file, found a folder or special file", file=str(path))
     if size > MAX_FILE_BYTES:
         raise InputError("", f"{what} is {size / 1e6:.0f} MB; expected at most {MAX_FILE_BYTES // 2**20} MiB", file=str(path))
     raw = path.read_bytes()
@@ -54,8 +54,9 @@ def _expanded_size(node, memo: dict) -> int:
 def load_yaml(path: Path, what: str = "instance"):
     """Parse a YAML file safely; returns plain Python data."""
     text = read_text(path, what)
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # checks the characters: inside the try
         node = loader.get_single_node()
         if node is None:
             raise InputError("", f"the {what} is empty; expected a YAML mapping", file=str(path))
@@ -72,4 +73,5 @@ def load_yaml(path: Path, what: str = "instance"):
     except RecursionError:
         raise InputError("", "YAML nested too deeply", file=str(path)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
