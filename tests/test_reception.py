@@ -145,3 +145,26 @@ def test_occupancy_groups_asylum_permit_holders_rejected():
     assert tab.awaiting_departure.tolist() == pytest.approx([39, 47.1], abs=1e-6)
     assert tab.occupancy.tolist() == pytest.approx([184, 180.1], abs=1e-6)
     assert tab.places_needed.tolist() == pytest.approx([184, 180.1], abs=1e-6)
+
+
+def test_week_grid_labels_nights_and_lead_time():
+    """On a week grid (ISO weeks) a period has 7 nights and months convert at 365.25/12/7 = 4.348
+    weeks: a lead time of 0.5 months is round(2.17) = 2 weeks.
+
+    Occupancy 50, 80, 80, 80 (weeks 2024-W52, 2025-W01, W02, W03 -- the ISO year turns over),
+    50 places, candidate of 30 from week index 2. Week 1 lacks 30: crisis 20, unsheltered 10:
+    20 x 7 = 140 crisis person-nights, 70 unsheltered.
+    """
+    raw = _reception_instance([50, 80, 80, 80], lead=0.5)
+    raw["horizon"] = {"start": "2024-W52", "periods": 4, "grain": "week"}
+    m, d, _ = solve_raw(raw)
+    assert d.grid.labels == ("2024-W52", "2025-W01", "2025-W02", "2025-W03")
+    tab = reception.table(m, d)
+    assert tab.period.tolist() == list(d.grid.labels)
+    assert tab.crisis.tolist() == pytest.approx([0, 20, 0, 0], abs=1e-6)
+    assert tab.unsheltered.tolist() == pytest.approx([0, 10, 0, 0], abs=1e-6)
+    import planner
+
+    kpis = planner.solve(validate_dict(raw)).kpis
+    assert kpis["crisis_person_nights"] == pytest.approx(140)
+    assert kpis["unsheltered_person_nights"] == pytest.approx(70)
