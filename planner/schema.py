@@ -110,6 +110,7 @@ class CaseType(Strict):
     )
     outsourcing_capacity: Series = Field(0.0, description="Cases per period that may be outsourced (0: not allowed).")
     outsourcing_eur_per_case: NonNeg = 0.0
+    outsourcing_ind_hours_per_case: NonNeg = Field(0.0, description="IND hours an outsourced case still takes (the final decision stays with the IND).")
     planned_production: Series | None = Field(None, description="Internal decisions per period in the status quo (simulate).")
     follow_on: FollowOn | None = None
     penalties: Penalties = Field(default_factory=Penalties)

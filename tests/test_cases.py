@@ -180,3 +180,20 @@ def test_penalties_and_notice_hours(applies):
     else:
         assert tab.decided_internal.tolist() == pytest.approx([10, 10], abs=1e-6)
         assert penalties == pytest.approx([0, 0], abs=1e-9)
+
+
+def test_outsourced_cases_still_take_ind_hours():
+    """The final decision stays with the IND: 5 IND hours per outsourced case.
+
+    Outsourcing instance (50 h a month, 10 h per internal decision); outsourced cases fixed at
+    4 in period 2, 0 elsewhere. Internal decisions in period 2: (50 - 4 x 5) / 10 = 3; elsewhere 5
+    (every decision lowers overdue, so the capacity is used).
+    """
+    raw = _outsourcing_instance(0.5e6)
+    raw["case_types"]["x"]["outsourcing_ind_hours_per_case"] = 5
+    d = validate_dict(raw)
+    m = build_model(d)
+    for t in range(4):
+        m.dec_out["x", t].fix(4 if t == 2 else 0)
+    solve_model(m)
+    assert cases.table(m, d).decided_internal.tolist() == pytest.approx([5, 5, 3, 5], abs=1e-6)

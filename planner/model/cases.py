@@ -39,6 +39,7 @@ def define(m, d) -> None:
     mparam(m, "case_outsourcing_capacity", m.K, m.T, values=out_cap)
     mparam(m, "case_outsourcing_eur", m.K, values={k: cts[k].outsourcing_eur_per_case for k in K})
     mparam(m, "case_hours", m.K, values={k: cts[k].hours_per_case for k in K})
+    mparam(m, "case_outsourcing_ind_hours", m.K, values={k: cts[k].outsourcing_ind_hours_per_case for k in K})
     mparam(m, "case_persons", m.K, values={k: cts[k].persons_per_case for k in K})
     mparam(m, "case_grant_share", m.K, values={k: cts[k].grant_share for k in K})
     mparam(m, "case_overdue_weight", m.K, values={k: cts[k].overdue_weight for k in K})

@@ -12,7 +12,8 @@ period, ``start_tr[p,i]`` the start trainees that become productive in period ``
     trainees[p,t]    = sum_{tau = t-L_p+1 .. t} hires[p,tau] + sum_{i > t} start_tr[p,i]
     external[p,t]   <= external_max[p,t]
     hours[p,t]       = y * (h_p * productive - c_p * trainees + h_ext_p * external)
-    sum_{k of pool p} hours_k * dec_int[k,t] + notice hours[p,t] <= hours[p,t]
+    sum_{k of pool p} (hours_k * dec_int[k,t] + out_hours_k * dec_out[k,t]) + notice hours[p,t] <= hours[p,t]
+                       (an outsourced case still takes out_hours_k IND hours: the final decision)
 """
 
 from __future__ import annotations
@@ -96,7 +97,11 @@ def define(m, d) -> None:
     cts = inst.case_types
 
     def production_rule(m, p, t):
-        work = sum(m.case_hours[k] * m.dec_int[k, t] for k in m.K if cts[k].pool == p)
+        work = sum(
+            m.case_hours[k] * m.dec_int[k, t] + m.case_outsourcing_ind_hours[k] * m.dec_out[k, t]
+            for k in m.K
+            if cts[k].pool == p
+        )
         return work + m.case_notice_hours(p, t) <= m.staff_hours[p, t]
 
     m.staff_production = pyo.Constraint(m.P, m.T, rule=production_rule)
