@@ -59,7 +59,7 @@ def _cmd_solve(args) -> int:
     from .loading import load_instance
     from .solve import solve
 
-    d = load_instance(args.instance)
+    d = load_instance(args.instance, overrides=args.set)
     out = Path(args.out) if args.out else Path("results") / d.name
     plan = solve(d, objective=args.objective, time_limit=args.time_limit, mip_gap=args.mip_gap)
     plan.write(out)
@@ -97,6 +97,13 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=_positive, help="seconds per solver call")
     s.add_argument("--mip-gap", type=_positive, help="relative MIP gap at which to stop, e.g. 0.001")
     s.add_argument("--objective", choices=["weighted", "lexicographic"], help="default: the instance's objective.mode")
+    s.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override an instance value by dotted path: PATH=VALUE, PATH*=FACTOR or PATH+=AMOUNT (repeatable)",
+    )
     s.set_defaults(func=_cmd_solve)
 
     sc = sub.add_parser("schema", help="print the instance format as JSON Schema")

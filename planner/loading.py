@@ -302,10 +302,21 @@ def validate_dict(raw, source: Path | None = None) -> InstanceData:
         raise e.with_file(file) from None
 
 
-def load_instance(path) -> InstanceData:
-    """Read, validate and resolve an instance file (YAML)."""
+def load_raw(path) -> dict:
+    """The instance file as plain data (safe YAML), not yet validated."""
     from .yamlio import load_yaml
 
+    return load_yaml(Path(path), "instance")
+
+
+def load_instance(path, overrides: list[str] | None = None) -> InstanceData:
+    """Read, validate and resolve an instance file (YAML), with optional ``--set`` overrides."""
+    from .overrides import apply_assignments
+
     path = Path(path)
-    raw = load_yaml(path, "instance")
+    raw = load_raw(path)
+    if overrides:
+        if not isinstance(raw, dict):
+            raise InputError("", "expected a YAML mapping at the top level", file=str(path))
+        raw = apply_assignments(raw, overrides)
     return validate_dict(raw, path)
