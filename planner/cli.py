@@ -2,6 +2,8 @@
 
     planner validate INSTANCE
     planner solve INSTANCE [--out DIR] [--time-limit S] [--mip-gap G] [--objective weighted|lexicographic]
+                           [--set PATH=VALUE ...] [--commit-periods N]
+    planner simulate INSTANCE [--out DIR] [--set PATH=VALUE ...]
     planner schema
 
 Exit codes: 0 success; 2 bad input (one line on stderr naming file, field and expectation);
@@ -55,14 +57,29 @@ def _positive(text: str) -> float:
     return value
 
 
+def _whole(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got '{text}'")
+    return value
+
+
 def _cmd_solve(args) -> int:
     from .loading import load_instance
     from .solve import solve
 
     d = load_instance(args.instance, overrides=args.set)
     out = Path(args.out) if args.out else Path("results") / d.name
-    plan = solve(d, objective=args.objective, time_limit=args.time_limit, mip_gap=args.mip_gap)
+    plan = solve(d, objective=args.objective, time_limit=args.time_limit, mip_gap=args.mip_gap, commit_periods=args.commit_periods)
     plan.write(out)
+    _report(plan, out)
+    return 0
+
+
+def _report(plan, out) -> None:
     k = plan.kpis
     for w in k["warnings"]:
         print(f"warning: {w}", file=sys.stderr)
@@ -73,6 +90,17 @@ def _cmd_solve(args) -> int:
         f"permit-holder months over norm {k['permit_holder_months_over_norm']:,.0f}; "
         f"cost EUR {k['total_cost_eur'] / 1e6:,.1f} million; written to {out}"
     )
+
+
+def _cmd_simulate(args) -> int:
+    from .loading import load_instance
+    from .simulate import simulate
+
+    d = load_instance(args.instance, overrides=args.set)
+    out = Path(args.out) if args.out else Path("results") / f"{d.name}-status-quo"
+    plan = simulate(d, commit_periods=args.commit_periods)
+    plan.write(out)
+    _report(plan, out)
     return 0
 
 
@@ -104,7 +132,15 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="PATH=VALUE",
         help="override an instance value by dotted path: PATH=VALUE, PATH*=FACTOR or PATH+=AMOUNT (repeatable)",
     )
+    s.add_argument("--commit-periods", type=_whole, help="first periods whose decisions go to plan_quarter.csv (default 3 on a month grid, 13 on a week grid)")
     s.set_defaults(func=_cmd_solve)
+
+    sim = sub.add_parser("simulate", help="the status quo: decisions by the instance's rules, same accounting and outputs as solve")
+    sim.add_argument("instance")
+    sim.add_argument("--out", help="run folder (default results/<instance-name>-status-quo/)")
+    sim.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override an instance value (as for solve)")
+    sim.add_argument("--commit-periods", type=_whole, help="as for solve")
+    sim.set_defaults(func=_cmd_simulate)
 
     sc = sub.add_parser("schema", help="print the instance format as JSON Schema")
     sc.set_defaults(func=_cmd_schema)

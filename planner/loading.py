@@ -7,6 +7,7 @@ an :class:`~planner.errors.InputError` naming the file, the field path and what 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,6 +257,9 @@ def check_references(inst: Instance, grid: TimeGrid) -> None:
         raise InputError("placement.start_waiting_by_age", "give either start_waiting_by_age or start_waiting (+ pre_horizon_linked), not both")
     if p.start_waiting > 0 and p.pre_horizon_linked is None:
         raise InputError("placement.pre_horizon_linked", "required when start_waiting > 0: the waiting stock's age decides who is past the norm")
+    for half in p.quota:
+        if not re.match(r"^\d{4}-H[12]$", half):
+            raise InputError(f"placement.quota.{half}", "expected a half year like 2022-H1 or 2022-H2")
     for year in inst.budget.by_year_eur:
         if year not in set(grid.years):
             raise InputError(f"budget.by_year_eur.{year}", f"year outside the horizon {grid.years[0]}..{grid.years[-1]}")

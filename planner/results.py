@@ -17,10 +17,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .model import cases, objective, placement, reception, staff
+from .model import cases, chain, objective, placement, reception, staff
+from .quarter import default_commit_periods, plan_quarter
 from .model.common import COST_UNIT, clean, val
 
-TABLE_FILES = ("ind_cases", "staff", "reception", "locations", "placement", "costs")
+TABLE_FILES = ("ind_cases", "staff", "reception", "locations", "placement", "costs", "chain", "plan_quarter")
 
 
 def _r(x: float, digits: int = 6) -> float:
@@ -69,6 +70,45 @@ def compute_kpis(m, d, tables: dict[str, pd.DataFrame], info, mode: str) -> dict
         "locations_kept_open": int(sum(1 for l in m.L_old if val(m.keep[l]) > 0.5)),
         "accelerated_placements_total": _r(plc.accelerated.sum()),
         "housed_regular_total": _r(plc.housed_regular.sum()),
+        "quota_realisation": quota_realisation(d, plc),
+        **chain_kpis(tables["chain"]),
+    }
+
+
+def half_year(label: str) -> str:
+    """'2022-03' -> '2022-H1'; '2022-W30' -> '2022-H2'."""
+    year, rest = label.split("-")
+    number = int(rest.lstrip("W"))
+    return f"{year}-H{1 if number <= (26 if rest.startswith('W') else 6) else 2}"
+
+
+def quota_realisation(d, plc: pd.DataFrame) -> dict:
+    """Permit holders housed (regular + accelerated) per half year against the quota, if given."""
+    out = {}
+    halves = plc.assign(half=plc.period.map(half_year)).groupby("half")
+    for half, quota in d.instance.placement.quota.items():
+        if half not in halves.groups:
+            continue
+        g = halves.get_group(half)
+        housed = float(g.housed_regular.sum() + g.accelerated.sum())
+        out[half] = {"quota": quota, "housed": _r(housed), "realisation": _r(housed / quota) if quota else None}
+    return out
+
+
+def chain_kpis(chain_table: pd.DataFrame) -> dict:
+    def measure(partner, name):
+        return chain_table[(chain_table.partner == partner) & (chain_table.measure == name)].value
+
+    wards = measure("Nidos", "wards")
+    return {
+        "dtv_new_rejections_total": _r(measure("DT&V", "new_rejections").sum()),
+        "dtv_departures_total": _r(measure("DT&V", "departures").sum()),
+        "dtv_caseload_end": _r(measure("DT&V", "caseload").iloc[-1]),
+        "nidos_wards_peak": _r(wards.max()),
+        "nidos_wards_average": _r(wards.mean()),
+        "court_appeals_total": _r(measure("courts", "appeals").sum()),
+        "bntb_appeals_total": _r(measure("courts", "bntb_appeals").sum()),
+        "penalty_eur_total": _r(measure("IND", "penalty_eur").sum(), 2),
     }
 
 
@@ -82,7 +122,7 @@ class Plan:
     model: object = None
 
     @classmethod
-    def from_model(cls, m, d, info, mode: str) -> "Plan":
+    def from_model(cls, m, d, info, mode: str, commit_periods: int | None = None) -> "Plan":
         tables = {
             "ind_cases": cases.table(m, d),
             "staff": staff.table(m, d),
@@ -90,8 +130,13 @@ class Plan:
             "locations": reception.locations_table(m, d),
             "placement": placement.table(m, d),
             "costs": objective.costs_table(m, d),
+            "chain": chain.table(m, d),
         }
-        return cls(d, compute_kpis(m, d, tables, info, mode), tables, m)
+        commit = commit_periods or default_commit_periods(d.grid.grain)
+        tables["plan_quarter"] = plan_quarter(tables, d.grid.labels, commit)
+        kpis = compute_kpis(m, d, tables, info, mode)
+        kpis["commit_periods"] = commit
+        return cls(d, kpis, tables, m)
 
     def write(self, folder) -> Path:
         """Write the run folder atomically; returns its path."""

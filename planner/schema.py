@@ -181,6 +181,25 @@ class Placement(Strict):
     accelerated_total: NonNeg = Field(0.0, description="One-off national cap on accelerated placements.")
     accelerated_eur_per_person: NonNeg = 0.0
     accelerated_ready_share: Share = Field(1.0, description="Accelerated placements per period at most this share of those waiting at the period's start.")
+    quota: dict[str, NonNeg] = Field(
+        default_factory=dict,
+        description="Housing quota per half year, keys YYYY-H1 / YYYY-H2 (persons); realisation is reported against it.",
+    )
+
+
+class Chain(Strict):
+    """Consequences for the chain partners, reported (they do not constrain the plan).
+
+    rejected persons -> DT&V caseload (the rejected awaiting departure) and court appeals;
+    notices of default -> BNTB appeals; asylum inflow persons -> Nidos wards (unaccompanied minors).
+    """
+
+    appeal_share_of_rejections: Share = Field(0.0, description="Rejected persons who appeal to the courts.")
+    bntb_share_of_notices: Share = Field(0.0, description="Notices of default followed by an appeal for not deciding in time (BNTB).")
+    nidos_start_wards: NonNeg = Field(0.0, description="Unaccompanied minors under Nidos guardianship at the start.")
+    nidos_share_of_inflow: Share = Field(0.0, description="Share of asylum inflow persons (case types waiting in COA) who are unaccompanied minors.")
+    nidos_exit_rate_per_month: Share = Field(0.0, description="Share of wards whose guardianship ends each month (adulthood, transfer).")
+    nidos_forecast_average: NonNeg | None = Field(None, description="The forecast's average number of wards, reported beside the count.")
 
 
 class Budget(Strict):
@@ -223,6 +242,7 @@ class Instance(Strict):
     locations: dict[str, Location] = Field(default_factory=dict)
     reception: Reception
     placement: Placement = Field(default_factory=Placement)
+    chain: Chain = Field(default_factory=Chain)
     budget: Budget = Field(default_factory=Budget)
     objective: Objective = Field(default_factory=Objective)
     measures: dict[str, Measure] = Field(default_factory=dict)

@@ -104,8 +104,17 @@ def solve_model(m, mode: str = "weighted", time_limit: float | None = None, mip_
     return info
 
 
-def solve(d, objective: str | None = None, time_limit: float | None = None, mip_gap: float | None = None):
-    """Build and solve the plan of instance ``d``; returns a :class:`planner.results.Plan`."""
+def solve(
+    d,
+    objective: str | None = None,
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    commit_periods: int | None = None,
+):
+    """Build and solve the plan of instance ``d``; returns a :class:`planner.results.Plan`.
+
+    ``commit_periods``: how many first periods are the decisions to take now (plan_quarter.csv).
+    """
     from .results import Plan
 
     mode = objective or d.instance.objective.mode
@@ -114,4 +123,4 @@ def solve(d, objective: str | None = None, time_limit: float | None = None, mip_
     build_seconds = time.perf_counter() - t0
     info = solve_model(m, mode, time_limit, mip_gap)
     info.build_seconds = build_seconds
-    return Plan.from_model(m, d, info, mode)
+    return Plan.from_model(m, d, info, mode, commit_periods)

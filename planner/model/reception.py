@@ -176,16 +176,24 @@ def table(m, d) -> pd.DataFrame:
 
 
 def locations_table(m, d) -> pd.DataFrame:
-    """locations: location, region, type, places, existing, opened, open_from, open_until, decided."""
+    """locations: location, region, type, places, existing, opened, open_from, open_until, decided,
+    kept_open (an existing location kept past its planned close), planned_close."""
     labels = d.grid.labels
     rows = []
     for l, loc in d.instance.locations.items():
         row = {"location": l, "region": loc.region, "type": loc.type, "places": loc.places, "existing": loc.status == "existing"}
         if loc.status == "existing":
-            last = d.existing_last_period(l)
-            if l in m.L_old and val(m.keep[l]) > 0.5:
-                last = d.grid.T - 1
-            row.update(opened=False, open_from=labels[0] if last >= 0 else "", open_until=labels[last] if last >= 0 else "", decided="")
+            planned = d.existing_last_period(l)
+            kept = l in m.L_old and val(m.keep[l]) > 0.5
+            last = d.grid.T - 1 if kept else planned
+            row.update(
+                opened=False,
+                open_from=labels[0] if last >= 0 else "",
+                open_until=labels[last] if last >= 0 else "",
+                decided="",
+                kept_open=kept,
+                planned_close=loc.open_until or "",
+            )
         else:
             used = [t for t in range(d.grid.T) if (l, t) in m.L_new_T and val(m.serve[l, t]) > 0.5]
             starts = [t for t in range(d.grid.T) if (l, t) in m.L_new_T and val(m.start[l, t]) > 0.5]
@@ -197,6 +205,9 @@ def locations_table(m, d) -> pd.DataFrame:
                 open_from=labels[used[0]] if opened else "",
                 open_until=labels[used[-1]] if opened else "",
                 decided=labels[decided] if decided is not None else "",
+                kept_open=False,
+                planned_close="",
             )
         rows.append(row)
-    return pd.DataFrame(rows, columns=["location", "region", "type", "places", "existing", "opened", "open_from", "open_until", "decided"])
+    columns = ["location", "region", "type", "places", "existing", "opened", "open_from", "open_until", "decided", "kept_open", "planned_close"]
+    return pd.DataFrame(rows, columns=columns)
