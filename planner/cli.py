@@ -4,10 +4,12 @@
     planner solve INSTANCE [--out DIR] [--time-limit S] [--mip-gap G] [--objective weighted|lexicographic]
                            [--set PATH=VALUE ...] [--commit-periods N]
     planner simulate INSTANCE [--out DIR] [--set PATH=VALUE ...]
+    planner evaluate RUN_DIR
     planner schema
 
 Exit codes: 0 success; 2 bad input (one line on stderr naming file, field and expectation);
-3 infeasible or unbounded; 4 no plan within the solver's limits.
+3 infeasible or unbounded; 4 no plan within the solver's limits; evaluate: 1 when the recount
+disagrees with the run.
 """
 
 from __future__ import annotations
@@ -104,6 +106,23 @@ def _cmd_simulate(args) -> int:
     return 0
 
 
+def _cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_run, report, summary_line
+
+    comparison, violations, ok = evaluate_run(args.run_dir)
+    print(report(args.run_dir, comparison, violations, ok))
+    if not ok:
+        print(f"error: {args.run_dir}: {summary_line(comparison, violations)}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def _cmd_kpis(args) -> int:
+    from .kpitable import markdown, side_by_side
+
+    print(markdown(side_by_side(args.runs)))
+    return 0
+
+
 def _cmd_schema(args) -> int:
     from .schema import Instance
 
@@ -141,6 +160,14 @@ def make_parser() -> argparse.ArgumentParser:
     sim.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override an instance value (as for solve)")
     sim.add_argument("--commit-periods", type=_whole, help="as for solve")
     sim.set_defaults(func=_cmd_simulate)
+
+    ev = sub.add_parser("evaluate", help="recount a run folder's consequences from its decisions (cohort simulation, no optimiser)")
+    ev.add_argument("run_dir", help="a run folder written by solve or simulate")
+    ev.set_defaults(func=_cmd_evaluate)
+
+    kp = sub.add_parser("kpis", help="print the headline KPIs of run folders side by side")
+    kp.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    kp.set_defaults(func=_cmd_kpis)
 
     sc = sub.add_parser("schema", help="print the instance format as JSON Schema")
     sc.set_defaults(func=_cmd_schema)

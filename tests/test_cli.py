@@ -105,3 +105,17 @@ def test_bad_command_line(args):
     r = _run(*args)
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_simulate_and_kpis_side_by_side(tmp_path):
+    path = _instance(tmp_path)
+    assert _run("simulate", str(path), "--out", str(tmp_path / "sq")).returncode == 0
+    assert _run("solve", str(path), "--out", str(tmp_path / "opt"), "--set", "case_types.x.inflow*=2").returncode == 0
+    for name in ("chain.csv", "plan_quarter.csv"):
+        assert (tmp_path / "sq" / name).exists() and (tmp_path / "opt" / name).exists()
+    r = _run("kpis", str(tmp_path / "sq"), str(tmp_path / "opt"))
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert lines[0] == "| KPI | sq | opt |"
+    assert any(line.startswith("| overdue case-months |") for line in lines)
+    assert _run("kpis", str(tmp_path / "nothing")).returncode == 2
