@@ -2,14 +2,17 @@
 
     planner validate INSTANCE
     planner solve INSTANCE [--out DIR] [--time-limit S] [--mip-gap G] [--objective weighted|lexicographic]
-                           [--set PATH=VALUE ...] [--commit-periods N]
+                           [--set PATH=VALUE ...] [--commit-periods N] [--diagnose]
     planner simulate INSTANCE [--out DIR] [--set PATH=VALUE ...]
     planner evaluate RUN_DIR
+    planner batch BATCH [--workers N] [--scheduler ADDRESS] [--out DIR] [--resume]
     planner schema
 
 Exit codes: 0 success; 2 bad input (one line on stderr naming file, field and expectation);
-3 infeasible or unbounded; 4 no plan within the solver's limits; evaluate: 1 when the recount
-disagrees with the run.
+3 infeasible or unbounded (the message says which budget or IND hours must give and by how much;
+``solve --diagnose`` prints the full diagnosis with HiGHS's IIS); 4 no plan within the solver's
+limits; 130 interrupted (Ctrl-C); evaluate: 1 when the recount disagrees with the run. A failed or
+interrupted solve writes no run folder and leaves an existing one as it was.
 """
 
 from __future__ import annotations
@@ -59,6 +62,10 @@ def _positive(text: str) -> float:
     return value
 
 
+def _run_name(d, package: str | None) -> str:
+    return d.name if not package else f"{d.name}-{package}"
+
+
 def _whole(text: str) -> int:
     try:
         value = int(text)
@@ -73,8 +80,17 @@ def _cmd_solve(args) -> int:
     from .loading import load_instance
     from .solve import solve
 
-    d = load_instance(args.instance, overrides=args.set)
-    out = Path(args.out) if args.out else Path("results") / d.name
+    d = load_instance(args.instance, overrides=args.set, package=args.package)
+    if args.diagnose:
+        from .diagnose import diagnose
+
+        diagnosis = diagnose(d, time_limit=args.time_limit, with_iis=True)
+        print(diagnosis.report())
+        if diagnosis.infeasible:
+            print(f"error: {diagnosis.message()}", file=sys.stderr)
+            return 3
+        return 0
+    out = Path(args.out) if args.out else Path("results") / _run_name(d, args.package)
     plan = solve(d, objective=args.objective, time_limit=args.time_limit, mip_gap=args.mip_gap, commit_periods=args.commit_periods)
     plan.write(out)
     _report(plan, out)
@@ -98,8 +114,8 @@ def _cmd_simulate(args) -> int:
     from .loading import load_instance
     from .simulate import simulate
 
-    d = load_instance(args.instance, overrides=args.set)
-    out = Path(args.out) if args.out else Path("results") / f"{d.name}-status-quo"
+    d = load_instance(args.instance, overrides=args.set, package=args.package)
+    out = Path(args.out) if args.out else Path("results") / f"{_run_name(d, args.package)}-status-quo"
     plan = simulate(d, commit_periods=args.commit_periods)
     plan.write(out)
     _report(plan, out)
@@ -116,10 +132,41 @@ def _cmd_evaluate(args) -> int:
     return 0 if ok else 1
 
 
+def _cmd_compare(args) -> int:
+    from .compare import compare, terminal_table
+
+    packages = [p.strip() for p in args.packages.split(",") if p.strip()]
+    if not packages:
+        raise InputError("--packages", "expected a comma-separated list of packages, e.g. none,letter,all")
+    out = Path(args.out) if args.out else Path("results") / f"{Path(args.instance).stem}-compare"
+    kwargs = {"time_limit": args.time_limit, "mip_gap": args.mip_gap}
+    table, _ = compare(args.instance, packages, out, status_quo=not args.no_status_quo, solve_kwargs=kwargs)
+    print(terminal_table(table))
+    print(f"written to {out}")
+    return 0
+
+
 def _cmd_kpis(args) -> int:
     from .kpitable import markdown, side_by_side
 
     print(markdown(side_by_side(args.runs)))
+    return 0
+
+
+def _cmd_batch(args) -> int:
+    from .batch import BatchError, report_line, run_batch
+    from .batchsummary import format_table
+
+    try:
+        report = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler, out=args.out, resume=args.resume)
+    except BatchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; finished scenarios are in the store, run again with --resume to finish", file=sys.stderr)
+        return 130
+    print(format_table(report.table))
+    print(report_line(report))
     return 0
 
 
@@ -141,9 +188,19 @@ def make_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="build and solve the plan, write a run folder")
     s.add_argument("instance")
     s.add_argument("--out", help="run folder (default results/<instance-name>/)")
-    s.add_argument("--time-limit", type=_positive, help="seconds per solver call")
+    s.add_argument(
+        "--time-limit",
+        type=_positive,
+        help="solver seconds for the whole solve (all stages); a MIP stopped at the limit keeps its best plan and reports its gap",
+    )
     s.add_argument("--mip-gap", type=_positive, help="relative MIP gap at which to stop, e.g. 0.001")
     s.add_argument("--objective", choices=["weighted", "lexicographic"], help="default: the instance's objective.mode")
+    s.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="only diagnose feasibility: which budgets or IND hours must give and by how much, and HiGHS's "
+        "irreducible infeasible subset; writes no run folder (exit 0 feasible, 3 infeasible)",
+    )
     s.add_argument(
         "--set",
         action="append",
@@ -152,6 +209,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="override an instance value by dotted path: PATH=VALUE, PATH*=FACTOR or PATH+=AMOUNT (repeatable)",
     )
     s.add_argument("--commit-periods", type=_whole, help="first periods whose decisions go to plan_quarter.csv (default 3 on a month grid, 13 on a week grid)")
+    s.add_argument("--package", help="put a package of measures (or one measure) in force, e.g. letter")
     s.set_defaults(func=_cmd_solve)
 
     sim = sub.add_parser("simulate", help="the status quo: decisions by the instance's rules, same accounting and outputs as solve")
@@ -159,15 +217,33 @@ def make_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", help="run folder (default results/<instance-name>-status-quo/)")
     sim.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override an instance value (as for solve)")
     sim.add_argument("--commit-periods", type=_whole, help="as for solve")
+    sim.add_argument("--package", help="as for solve")
     sim.set_defaults(func=_cmd_simulate)
 
     ev = sub.add_parser("evaluate", help="recount a run folder's consequences from its decisions (cohort simulation, no optimiser)")
     ev.add_argument("run_dir", help="a run folder written by solve or simulate")
     ev.set_defaults(func=_cmd_evaluate)
 
+    cp = sub.add_parser("compare", help="solve measure packages side by side (and the status quo)")
+    cp.add_argument("instance")
+    cp.add_argument("--packages", required=True, help="comma-separated packages (or single measures), e.g. none,letter,all")
+    cp.add_argument("--out", help="output folder (default results/<instance>-compare/)")
+    cp.add_argument("--time-limit", type=_positive, help="seconds per solver call")
+    cp.add_argument("--mip-gap", type=_positive, help="relative MIP gap")
+    cp.add_argument("--no-status-quo", action="store_true", help="skip the status-quo column")
+    cp.set_defaults(func=_cmd_compare)
+
     kp = sub.add_parser("kpis", help="print the headline KPIs of run folders side by side")
     kp.add_argument("runs", nargs="+", metavar="RUN_DIR")
     kp.set_defaults(func=_cmd_kpis)
+
+    b = sub.add_parser("batch", help="solve every scenario of a batch file (re-solving one model per worker) into a resumable store")
+    b.add_argument("batch", help="a batch file (YAML): the base instance and its scenarios, grid and/or samples")
+    b.add_argument("--workers", type=_whole, help="worker processes (default: one per core)")
+    b.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask.distributed cluster, e.g. tcp://host:8786")
+    b.add_argument("--out", help="batch folder (default results/<batch-name>/)")
+    b.add_argument("--resume", action="store_true", help="solve only the scenarios the batch folder's store does not hold yet")
+    b.set_defaults(func=_cmd_batch)
 
     sc = sub.add_parser("schema", help="print the instance format as JSON Schema")
     sc.set_defaults(func=_cmd_schema)

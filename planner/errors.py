@@ -35,3 +35,22 @@ class SolveError(Exception):
     def __init__(self, message: str, exit_code: int = 3):
         self.exit_code = exit_code
         super().__init__(" ".join(message.split()))
+
+
+class InfeasibleError(SolveError):
+    """No plan satisfies every constraint (exit code 3).
+
+    ``diagnosis`` (a :class:`planner.diagnose.Diagnosis`, when one was run) says which limits must
+    give and by how much; the message is its one-line summary.
+    """
+
+    def __init__(self, message: str, diagnosis=None):
+        self.diagnosis = diagnosis
+        super().__init__(message, 3)
+
+
+class LimitError(SolveError):
+    """The solver stopped at a limit (time, iterations, solutions) before it found any plan (exit code 4)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, 4)

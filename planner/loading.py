@@ -122,6 +122,17 @@ class InstanceData:
             return self.grid.T - 1
         return min(self.grid.T - 1, self.grid.offset(until))
 
+    def measure_costs(self) -> list[float]:
+        """EUR per period of the measures in force: one-off in the start period, then per period."""
+        out = [0.0] * self.grid.T
+        for name in self.instance.in_force:
+            m = self.instance.measures[name]
+            start = self.grid.index(m.start) if m.start else 0
+            out[start] += m.eur_one_off
+            for t in range(start, self.grid.T):
+                out[t] += m.eur_per_period
+        return out
+
     def per_period_rate(self, monthly_share: float) -> float:
         """A monthly share (attrition, departure) as a share per period: 1 - (1 - r)^(months)."""
         return 1 - (1 - monthly_share) ** self.grid.months_per_period
@@ -204,6 +215,7 @@ def _series_fields(inst: Instance):
         yield f"regions.{r}.crisis_capacity", reg.crisis_capacity
     for k, ct in inst.case_types.items():
         yield f"case_types.{k}.inflow", ct.inflow
+        yield f"case_types.{k}.hours_per_case", ct.hours_per_case
         yield f"case_types.{k}.outsourcing_capacity", ct.outsourcing_capacity
         if ct.planned_production is not None:
             yield f"case_types.{k}.planned_production", ct.planned_production
@@ -267,8 +279,13 @@ def check_references(inst: Instance, grid: TimeGrid) -> None:
         for m in names:
             if m not in inst.measures:
                 raise InputError(f"packages.{pkg}", f"unknown measure '{m}'; expected one of {sorted(inst.measures)}")
+    for name in inst.in_force:
+        if name not in inst.measures:
+            raise InputError("in_force", f"unknown measure '{name}'; expected one of {sorted(inst.measures)}")
     dumped = inst.model_dump() if inst.measures else {}
     for m_id, m in inst.measures.items():
+        if m.start is not None and grid.index(m.start) is None:
+            raise InputError(f"measures.{m_id}.start", f"expected a period of the horizon {grid.labels[0]}..{grid.labels[-1]}")
         for i, ch in enumerate(m.changes):
             node = dumped
             for depth, part in enumerate(ch.path.split(".")):
@@ -301,6 +318,9 @@ def validate_dict(raw, source: Path | None = None) -> InstanceData:
         check_references(inst, grid)
         base = source.parent if source else None
         series = {path: resolve_series(v, path, grid, base) for path, v in _series_fields(inst)}
+        for k in inst.case_types:
+            if min(series[f"case_types.{k}.hours_per_case"]) <= 0:
+                raise InputError(f"case_types.{k}.hours_per_case", "expected hours > 0 in every period")
         return InstanceData(inst, grid, source, series)
     except InputError as e:
         raise e.with_file(file) from None
@@ -313,14 +333,21 @@ def load_raw(path) -> dict:
     return load_yaml(Path(path), "instance")
 
 
-def load_instance(path, overrides: list[str] | None = None) -> InstanceData:
-    """Read, validate and resolve an instance file (YAML), with optional ``--set`` overrides."""
+def load_instance(path, overrides: list[str] | None = None, package: str | None = None) -> InstanceData:
+    """Read, validate and resolve an instance file (YAML).
+
+    ``overrides``: ``--set`` changes (applied first); ``package``: a package of measures (or one
+    measure) to put in force (see :mod:`planner.measures`).
+    """
+    from .measures import apply_package
     from .overrides import apply_assignments
 
     path = Path(path)
     raw = load_raw(path)
+    if (overrides or package) and not isinstance(raw, dict):
+        raise InputError("", "expected a YAML mapping at the top level", file=str(path))
     if overrides:
-        if not isinstance(raw, dict):
-            raise InputError("", "expected a YAML mapping at the top level", file=str(path))
-        raw = apply_assignments(raw, overrides)
+        raw = apply_assignments(validate_dict(raw, path).instance.model_dump(), overrides)
+    if package:
+        return apply_package(raw, package, path)
     return validate_dict(raw, path)

@@ -1,16 +1,15 @@
 """Extract and write stages: a solved model -> tables and KPIs -> a run folder.
 
-A run folder is written into a temporary sibling folder and renamed into place, so a run that is
-killed or fails leaves no partial folder, and an existing folder is replaced only by a complete
-new one.
+A run folder is written into a temporary sibling folder and swapped into place atomically
+(:mod:`planner.runfolder`), so a run that is killed or fails leaves no partial folder, and an
+existing folder is replaced only by a complete new one. What is written is deterministic: KPIs and
+tables are rounded, ``-0.0`` and values within 1e-9 of zero are written as 0, and timings go to
+their own ``timings.json``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import yaml
 from .model import cases, chain, objective, placement, reception, staff
 from .quarter import default_commit_periods, plan_quarter
 from .model.common import COST_UNIT, clean, val
+from .runfolder import write_run_folder
 
 TABLE_FILES = ("ind_cases", "staff", "reception", "locations", "placement", "costs", "chain", "plan_quarter")
 
@@ -44,8 +44,6 @@ def compute_kpis(m, d, tables: dict[str, pd.DataFrame], info, mode: str) -> dict
         "objective": _r(info.objective),
         "mip_gap": _r(info.mip_gap or 0.0, 9),
         "stage_values": {s: _r(v) for s, v in info.stage_values.items()},
-        "build_seconds": round(info.build_seconds, 3),
-        "solve_seconds": round(info.solve_seconds, 3),
         "warnings": list(info.warnings),
         "periods": len(d.grid.labels),
         "first_period": d.grid.labels[0],
@@ -114,12 +112,17 @@ def chain_kpis(chain_table: pd.DataFrame) -> dict:
 
 @dataclass
 class Plan:
-    """A solved plan: ``kpis`` (dict), ``tables`` (pandas DataFrames), ``write(folder)``."""
+    """A solved plan: ``kpis`` (dict), ``tables`` (pandas DataFrames), ``write(folder)``.
+
+    ``timings`` (build and solve seconds) are kept apart from the KPIs, so the same input gives
+    the same ``kpis.json``, byte for byte; they go to ``timings.json``.
+    """
 
     data: object
     kpis: dict
     tables: dict = field(default_factory=dict)
     model: object = None
+    timings: dict = field(default_factory=dict)
 
     @classmethod
     def from_model(cls, m, d, info, mode: str, commit_periods: int | None = None) -> "Plan":
@@ -134,36 +137,54 @@ class Plan:
         }
         commit = commit_periods or default_commit_periods(d.grid.grain)
         tables["plan_quarter"] = plan_quarter(tables, d.grid.labels, commit)
+        if mode != "simulate":  # a rule-based run has no optimum to price
+            from .marginal import marginal_values
+
+            tables["marginal_values"] = marginal_values(m, d)
         kpis = compute_kpis(m, d, tables, info, mode)
         kpis["commit_periods"] = commit
-        return cls(d, kpis, tables, m)
+        timings = {"build_seconds": round(info.build_seconds, 3), "solve_seconds": round(info.solve_seconds, 3)}
+        return cls(d, kpis, tables, m, timings)
 
     def write(self, folder) -> Path:
-        """Write the run folder atomically; returns its path."""
-        folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-        try:
-            (tmp / "instance.resolved.yaml").write_text(resolved_yaml(self.data), encoding="utf-8")
-            (tmp / "kpis.json").write_text(json.dumps(self.kpis, indent=2) + "\n", encoding="utf-8")
-            for name, frame in self.tables.items():
-                frame.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6f", lineterminator="\n")
-            _replace_folder(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return folder
+        """Write the run folder atomically (:mod:`planner.runfolder`); returns its path."""
+        files = {
+            "instance.resolved.yaml": resolved_yaml(self.data),
+            "kpis.json": json_text(self.kpis),
+            "timings.json": json_text(self.timings),
+        }
+        for name, frame in self.tables.items():
+            files[f"{name}.csv"] = csv_text(frame)
+        from .report import report_files  # report.html and plan.xlsx (matplotlib, openpyxl)
+
+        files.update(report_files(self))
+        return write_run_folder(folder, files)
 
 
-def _replace_folder(new: Path, target: Path) -> None:
-    """Put ``new`` at ``target``; an existing ``target`` is removed only after the swap."""
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.rename(target, old)
-        os.rename(new, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(new, target)
+def _tidy(x):
+    """JSON values as written: floats within 1e-9 of zero (and -0.0) are 0.0, NaN is null."""
+    if isinstance(x, dict):
+        return {k: _tidy(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_tidy(v) for v in x]
+    if isinstance(x, float):
+        if x != x:
+            return None
+        return clean(x) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return x
+
+
+def json_text(obj) -> str:
+    return json.dumps(_tidy(obj), indent=2, allow_nan=False) + "\n"
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """A table as written: floats rounded to 6 decimals, never ``-0.000000``."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].round(6) + 0.0
+    return out.to_csv(index=False, float_format="%.6f", lineterminator="\n")
 
 
 def resolved_yaml(d) -> str:

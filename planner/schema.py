@@ -13,6 +13,7 @@ Cross-references (a case type's pool, a location's region ...) and series length
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -21,6 +22,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 def _check_series(value):
     """A series is a finite number >= 0, a list of them, or a CSV file name (checked on load)."""
     if isinstance(value, str):
+        if not re.match(r"^[^:]+\.csv(:.+)?$", value):
+            raise ValueError(f"expected a number >= 0, a list of numbers or a CSV file name (name.csv[:column]); is {value[:40]!r}")
         return value
     values = value if isinstance(value, list) else [value]
     for i, v in enumerate(values):
@@ -95,7 +98,7 @@ class CaseType(Strict):
     pool: str = Field(description="Staff pool that decides this case type.")
     inflow: Series = Field(description="New cases per period (besides any follow_on inflow).")
     persons_per_case: Positive = 1.0
-    hours_per_case: Positive = Field(description="Productive IND hours per decision.")
+    hours_per_case: Series = Field(description="Productive IND hours per decision (a series: productivity measures may start in a period).")
     grant_share: Share
     waits_in_coa: bool = Field(description="Whether applicants wait in COA reception for the decision.")
     grants_need_housing: bool = Field(True, description="Whether granted persons become permit holders waiting in COA for housing.")
@@ -224,11 +227,18 @@ class Change(Strict):
 
 
 class Measure(Strict):
+    """A named set of changes to the instance, with its cost (counted while it is in force)."""
+
     name: str = ""
     description: str = ""
+    source: str = Field("", description="Where the measure and its effect size come from (letter line, assumption).")
+    start: str | None = Field(
+        None,
+        description="First period the measure works (default: the horizon's start): its costs start here, and so do its changes of series without from_period; values that are not per period change for the whole horizon.",
+    )
     changes: list[Change] = Field(default_factory=list)
-    eur_one_off: NonNeg = 0.0
-    eur_per_period: NonNeg = 0.0
+    eur_one_off: NonNeg = Field(0.0, description="Paid in the start period.")
+    eur_per_period: NonNeg = Field(0.0, description="Paid every period from the start period on.")
 
 
 class Instance(Strict):
@@ -247,3 +257,7 @@ class Instance(Strict):
     objective: Objective = Field(default_factory=Objective)
     measures: dict[str, Measure] = Field(default_factory=dict)
     packages: dict[str, list[str]] = Field(default_factory=dict)
+    in_force: list[str] = Field(
+        default_factory=list,
+        description="Measures whose changes this instance already contains (set by --package; their costs are counted). Not for editing by hand.",
+    )

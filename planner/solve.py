@@ -4,23 +4,53 @@ Lexicographic mode solves four stages in order (unsheltered person-nights, crisi
 weighted overruns, cost). After each stage it adds ``stage_expr <= optimum * (1 + rel) + abs`` so
 the next stage cannot worsen what came before; the tolerances absorb solver round-off (and, for
 a MIP, its gap: the incumbent is what is held).
+
+Limits: ``time_limit`` is the solver time of the whole solve (every stage together). A MIP stopped
+at the limit with a plan returns that plan (status ``time_limit_feasible``, its MIP gap and a
+warning); without one it raises :class:`~planner.errors.SolveError` with exit code 4. When the
+limit runs out between lexicographic stages, the later stages keep the plan of the last finished
+one (with a warning).
+
+Infeasible: :class:`~planner.errors.InfeasibleError` (exit code 3); :func:`solve` then runs the
+elastic diagnosis of :mod:`planner.diagnose` and puts its finding into the message.
+
+Determinism: HiGHS runs on one thread with a fixed random seed, so the same input gives the same
+plan, byte for byte (timings go to ``Plan.timings`` / ``timings.json``, never into the KPIs).
+
+Numerics: before each solver call the active objective is multiplied by a power of two that
+centres its coefficients in the band HiGHS accepts without warning (:func:`objective_scale`); the
+objective values reported are unscaled.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
+from pyomo.repn import generate_standard_repn
 
-from .errors import SolveError
+from .errors import InfeasibleError, LimitError, SolveError
 from .model import build_model
 from .model.objective import STAGES
 
 LEX_REL_TOL = 1e-7
 LEX_ABS_TOL = 1e-6
+
+HIGHS_OPTIONS = {"output_flag": False, "log_to_console": False, "random_seed": 0}
+"""Options of every solver call (plus ``threads=1``): quiet, and deterministic."""
+
+OBJECTIVE_BAND = (1e-4, 1e6)
+"""HiGHS 1.16 warns about objective coefficients ("costs") below 1e-4 or above 1e6."""
+
+LIMIT_NAMES = {
+    TerminationCondition.maxTimeLimit: "time limit",
+    TerminationCondition.iterationLimit: "iteration/solution limit",
+    TerminationCondition.objectiveLimit: "objective limit",
+}
 
 
 @dataclass
@@ -32,70 +62,173 @@ class SolveInfo:
     solve_seconds: float = 0.0
     stage_values: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    objective_scale: float = 1.0
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+
+def objective_scale(expr) -> float:
+    """A power of two that centres the objective's nonzero coefficients in :data:`OBJECTIVE_BAND`.
+
+    1 when they already lie inside it. Multiplying an objective by a positive number changes no
+    solution; a power of two changes no digit of any coefficient either. On nl-2022 the weighted
+    objective runs from 8e-7 (EUR 800 of outsourcing x 0.001 per million EUR) to 1e3 (an
+    unsheltered person-night): x256 gives 2e-4 .. 2.6e5.
+    """
+    repn = generate_standard_repn(expr, compute_values=True, quadratic=False)
+    coefs = [abs(float(c)) for c in repn.linear_coefs if c]
+    if not coefs:
+        return 1.0
+    lo, hi = min(coefs), max(coefs)
+    small, large = OBJECTIVE_BAND
+    if lo >= small and hi <= large:
+        return 1.0
+    return 2.0 ** round(math.log2(math.sqrt(small * large) / math.sqrt(lo * hi)))
 
 
 def _is_mip(m) -> bool:
     return any(v.is_integer() or v.is_binary() for v in m.component_data_objects(pyo.Var, active=True))
 
 
-def _run(opt: Highs, m, time_limit, mip_gap, info: SolveInfo):
+def _interrupted(opt) -> bool:
+    """HiGHS stopped because of Ctrl-C (Pyomo reports that as an unknown termination)."""
+    try:
+        import highspy
+
+        status = opt._solver_model.getModelStatus()
+        return status in (highspy.HighsModelStatus.kInterrupt, getattr(highspy.HighsModelStatus, "kHighsInterrupt", None))
+    except Exception:  # noqa: BLE001 - only a hint; without it the termination is reported as is
+        return False
+
+
+def _run(opt: Highs, m, time_limit, mip_gap, info: SolveInfo, solver_options: dict | None = None):
+    """One HiGHS call on the model's active objective (scaled by :func:`objective_scale`).
+
+    Loads the plan into the variables; raises :class:`InfeasibleError` (exit 3) or
+    :class:`SolveError` (exit 4: no plan within the limits); a plan found before a limit stopped
+    the search sets ``info.status`` to ``time_limit_feasible`` (or ``limit_feasible``) and warns.
+    """
+    objectives = list(m.component_data_objects(pyo.Objective, active=True))
+    scale = objective_scale(objectives[0].expr) if len(objectives) == 1 else 1.0
+    scaled = None
+    if scale != 1.0:
+        original = objectives[0]
+        original.deactivate()
+        scaled = pyo.Objective(expr=scale * original.expr, sense=original.sense)
+        m.add_component("_planner_scaled_objective", scaled)
+    info.objective_scale = scale
     t0 = time.perf_counter()
-    res = opt.solve(
-        m,
-        load_solutions=False,
-        raise_exception_on_nonoptimal_result=False,
-        time_limit=time_limit,
-        rel_gap=mip_gap,
-        threads=1,
-        solver_options={"output_flag": False, "log_to_console": False},
-    )
-    info.solve_seconds += time.perf_counter() - t0
+    try:
+        res = opt.solve(
+            m,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            time_limit=time_limit,
+            rel_gap=mip_gap,
+            threads=1,
+            solver_options={**HIGHS_OPTIONS, **(solver_options or {})},
+        )
+    finally:
+        info.solve_seconds += time.perf_counter() - t0
+        if scaled is not None:
+            m.del_component(scaled)
+            original.activate()
     tc, ss = res.termination_condition, res.solution_status
-    if tc in (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible):
-        raise SolveError("the plan is infeasible: no decisions satisfy every constraint (check budget and capacities)", 3)
-    if tc in (TerminationCondition.unbounded, TerminationCondition.infeasibleOrUnbounded):
-        raise SolveError("the plan is infeasible or unbounded (check budget, capacities and weights)", 3)
+    if tc in (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible, TerminationCondition.infeasibleOrUnbounded):
+        raise InfeasibleError("the plan is infeasible: no decisions satisfy every constraint")
+    if tc == TerminationCondition.unbounded:
+        raise InfeasibleError("the plan is unbounded: the objective can improve without end (check the objective weights)")
+    if tc in (TerminationCondition.interrupted, TerminationCondition.unknown) and _interrupted(opt):
+        raise KeyboardInterrupt
+    limit = LIMIT_NAMES.get(tc)
     if ss not in (SolutionStatus.optimal, SolutionStatus.feasible):
-        if tc == TerminationCondition.maxTimeLimit:
-            raise SolveError("time limit reached before any feasible plan was found; raise --time-limit", 4)
+        if limit is not None:
+            raise LimitError(
+                f"no plan within the solver's {limit}: HiGHS stopped before it found any feasible plan; "
+                "raise --time-limit or drop it"
+            )
         raise SolveError(f"HiGHS returned no plan (termination: {tc.name})", 4)
     res.solution_loader.load_vars()
-    if tc == TerminationCondition.maxTimeLimit:
-        info.warnings.append("time limit reached: the plan is the best found, not proven optimal (see mip_gap)")
-        info.status = "time_limit_feasible"
-    elif info.status != "time_limit_feasible":
-        info.status = "optimal"
     inc, bound = res.incumbent_objective, res.objective_bound
+    gap = None
     if inc is not None and bound is not None and _is_mip(m):
         gap = abs(inc - bound) / max(abs(inc), 1e-10)
-        info.mip_gap = max(info.mip_gap or 0.0, 0.0 if gap < 1e-12 else gap)
+        gap = 0.0 if gap < 1e-12 else gap
+        info.mip_gap = max(info.mip_gap or 0.0, gap)
     elif info.mip_gap is None:
         info.mip_gap = 0.0
+    if tc != TerminationCondition.convergenceCriteriaSatisfied:
+        what = limit or f"termination '{tc.name}'"
+        info.status = "time_limit_feasible" if tc == TerminationCondition.maxTimeLimit else "limit_feasible"
+        gap_text = f"MIP gap {gap:.2%}" if gap is not None else "gap unknown"
+        info.warn(f"{what} reached: the plan is the best found, not proven optimal ({gap_text}; see mip_gap)")
+    elif info.status not in ("time_limit_feasible", "limit_feasible"):
+        info.status = "optimal"
     return res
 
 
-def solve_model(m, mode: str = "weighted", time_limit: float | None = None, mip_gap: float | None = None) -> SolveInfo:
-    """Solve a built model in place (variables hold the plan afterwards)."""
+def solve_model(
+    m,
+    mode: str = "weighted",
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    solver_options: dict | None = None,
+) -> SolveInfo:
+    """Solve a built model in place (variables hold the plan afterwards).
+
+    ``time_limit``: solver seconds for the whole solve (all lexicographic stages together);
+    ``solver_options``: extra HiGHS options (e.g. ``mip_max_improving_sols``) for every call.
+    """
     info = SolveInfo()
     opt = Highs()
+
+    def remaining():
+        return None if time_limit is None else time_limit - info.solve_seconds
+
     if mode == "weighted":
-        _run(opt, m, time_limit, mip_gap, info)
+        _run(opt, m, time_limit, mip_gap, info, solver_options)
     elif mode == "lexicographic":
         m.weighted_objective.deactivate()
         m.lex_hold = pyo.ConstraintList()
+        try:
+            for i, stage in enumerate(STAGES):
+                left = remaining()
+                if i > 0 and left is not None and left < 0.01:
+                    info.status = "time_limit_feasible"
+                    info.warn(
+                        f"time limit reached before the lexicographic stage '{stage}': the plan is that of "
+                        f"stage '{STAGES[i - 1]}', later stages were not optimised"
+                    )
+                    break
+                expr = m.stage_expr[stage]
+                obj = pyo.Objective(expr=expr, sense=pyo.minimize)
+                m.add_component(f"lex_objective_{stage}", obj)
+                try:
+                    _run(opt, m, left, mip_gap, info, solver_options)
+                except LimitError:
+                    if i == 0:
+                        raise
+                    # the variables still hold the previous stage's plan, which satisfies every row
+                    info.status = "time_limit_feasible"
+                    info.warn(
+                        f"time limit reached in the lexicographic stage '{stage}' before it improved on the plan "
+                        f"of stage '{STAGES[i - 1]}': later stages were not optimised"
+                    )
+                    break
+                best = pyo.value(expr)
+                info.stage_values[stage] = best
+                obj.deactivate()
+                m.lex_hold.add(expr <= best * (1 + LEX_REL_TOL) + LEX_ABS_TOL)
+        finally:
+            m.weighted_objective.activate()
+            for stage in STAGES:
+                if m.component(f"lex_objective_{stage}") is not None:
+                    m.del_component(f"lex_objective_{stage}")
+            m.del_component("lex_hold")
         for stage in STAGES:
-            expr = m.stage_expr[stage]
-            obj = pyo.Objective(expr=expr, sense=pyo.minimize)
-            m.add_component(f"lex_objective_{stage}", obj)
-            _run(opt, m, time_limit, mip_gap, info)
-            best = pyo.value(expr)
-            info.stage_values[stage] = best
-            obj.deactivate()
-            m.lex_hold.add(expr <= best * (1 + LEX_REL_TOL) + LEX_ABS_TOL)
-        m.weighted_objective.activate()
-        for stage in STAGES:
-            m.del_component(f"lex_objective_{stage}")
-        m.del_component("lex_hold")
+            info.stage_values.setdefault(stage, pyo.value(m.stage_expr[stage]))
     else:
         raise ValueError(f"unknown objective mode {mode!r}")
     info.objective = pyo.value(m.weighted_objective)
@@ -110,10 +243,14 @@ def solve(
     time_limit: float | None = None,
     mip_gap: float | None = None,
     commit_periods: int | None = None,
+    solver_options: dict | None = None,
 ):
     """Build and solve the plan of instance ``d``; returns a :class:`planner.results.Plan`.
 
     ``commit_periods``: how many first periods are the decisions to take now (plan_quarter.csv).
+    An infeasible plan raises :class:`~planner.errors.InfeasibleError` whose message says which
+    limits must give and by how much (:func:`planner.diagnose.diagnose`; ``.diagnosis`` holds
+    the details).
     """
     from .results import Plan
 
@@ -121,6 +258,12 @@ def solve(
     t0 = time.perf_counter()
     m = build_model(d)
     build_seconds = time.perf_counter() - t0
-    info = solve_model(m, mode, time_limit, mip_gap)
+    try:
+        info = solve_model(m, mode, time_limit, mip_gap, solver_options)
+    except InfeasibleError as e:
+        from .diagnose import diagnose
+
+        diagnosis = diagnose(d, time_limit=time_limit)
+        raise InfeasibleError(diagnosis.message(fallback=str(e)), diagnosis=diagnosis) from None
     info.build_seconds = build_seconds
     return Plan.from_model(m, d, info, mode, commit_periods)

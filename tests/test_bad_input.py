@@ -165,7 +165,7 @@ CASES = [
     pytest.param(Case(rename("case_types.x.deadline_months", "deadline_month"), field="case_types.x.deadline_months",
                       fragments=("required field is missing",)), id="unknown-field-typo-required"),
     pytest.param(Case(setp("case_types.x.hours_per_case", "ten"), field="case_types.x.hours_per_case",
-                      fragments=("valid number", "ten")), id="wrong-type-string-for-number"),
+                      fragments=("a number", "ten")), id="wrong-type-string-for-number"),
     pytest.param(Case(setp("case_types.x.waits_in_coa", "maybe"), field="case_types.x.waits_in_coa",
                       fragments=("valid boolean",)), id="wrong-type-string-for-bool"),
     pytest.param(Case(setp("staff_pools.p.start_fte", -1), field="staff_pools.p.start_fte",
@@ -249,7 +249,7 @@ CASES = [
     # --- CSV series ---
     pytest.param(Case(setp("case_types.x.inflow", "../outside.csv"), outside={"outside.csv": csv_text()},
                       field="case_types.x.inflow", fragments=("leaves the instance's folder",)), id="csv-outside-folder"),
-    pytest.param(Case(setp("case_types.x.inflow", "/etc/passwd"), field="case_types.x.inflow",
+    pytest.param(Case(setp("case_types.x.inflow", "/etc/passwd.csv"), field="case_types.x.inflow",
                       fragments=("leaves the instance's folder",)), id="csv-absolute-path"),
     pytest.param(Case(setp("case_types.x.inflow", "inflow.csv"), field="case_types.x.inflow",
                       fragments=("not found", "inflow.csv")), id="csv-missing"),

@@ -38,7 +38,10 @@ def define(m, d) -> None:
     mparam(m, "case_inflow", m.K, m.T, values=inflow)
     mparam(m, "case_outsourcing_capacity", m.K, m.T, values=out_cap)
     mparam(m, "case_outsourcing_eur", m.K, values={k: cts[k].outsourcing_eur_per_case for k in K})
-    mparam(m, "case_hours", m.K, values={k: cts[k].hours_per_case for k in K})
+    hours = {}
+    for k in K:
+        hours.update(series_values(d, f"case_types.{k}.hours_per_case", k))
+    mparam(m, "case_hours", m.K, m.T, values=hours)
     mparam(m, "case_outsourcing_ind_hours", m.K, values={k: cts[k].outsourcing_ind_hours_per_case for k in K})
     mparam(m, "case_persons", m.K, values={k: cts[k].persons_per_case for k in K})
     mparam(m, "case_grant_share", m.K, values={k: cts[k].grant_share for k in K})

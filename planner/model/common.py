@@ -15,6 +15,17 @@ import pyomo.environ as pyo
 COST_UNIT = 1e6
 """Costs are modelled in million EUR (keeps budget rows and objective well scaled); tables say EUR."""
 
+COST_ROW_SCALE = 100.0
+"""Budget rows (horizon total, per year) are multiplied by this, i.e. written in units of
+EUR 10,000: a EUR 144 penalty per overdue case-month is a coefficient 0.0144 (not 1.4e-4) and a
+EUR 4.5 million opening 450, while a budget of EUR 10 billion is still a right-hand side of 1e6.
+A row scale changes no solution (numerics only); slacks and duals of these rows are per EUR 10,000."""
+
+PLACEMENT_ROW_SCALE_MAX = 100.0
+"""Regional placement rows are divided by the region's quota share (at most x100, for shares below
+1%), so a permit holder linked nationally has a coefficient near 1 in every region's rows instead
+of share x grant share x FIFO weight (1.6e-4 on nl-2022). Numerics only."""
+
 
 def mparam(m, name: str, *index, values, default: float = 0.0):
     """Add a mutable Param ``name`` over ``index`` initialised from ``values`` (dict or scalar)."""

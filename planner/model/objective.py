@@ -1,6 +1,7 @@
 """Budget and objective.
 
-Each subsystem registers its cost components in ``m.cost_parts[component][t]`` (million EUR).
+Each subsystem registers its cost components in ``m.cost_parts[component][t]`` (million EUR);
+the measures in force add their one-off and per-period costs as the component ``measures``.
 
     total_cost             = sum_{c,t} cost[c,t]
     total_cost            <= budget_total                    (if the instance sets one)
@@ -24,7 +25,7 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, clean, mparam, val
+from .common import COST_ROW_SCALE, COST_UNIT, clean, mparam, val
 
 STAGES = ("unsheltered", "crisis", "overruns", "cost")
 
@@ -35,20 +36,25 @@ def define(m, d) -> None:
     obj = inst.objective
     mu = d.grid.months_per_period
 
+    mparam(m, "measure_cost", m.T, values={t: c / COST_UNIT for t, c in enumerate(d.measure_costs())})
+    m.cost_parts["measures"] = {t: m.measure_cost[t] for t in T}
+
     components = list(m.cost_parts)
     m.C = pyo.Set(initialize=components, ordered=True)
     m.cost = pyo.Expression(m.C, m.T, rule=lambda m, c, t: m.cost_parts[c][t])
     m.total_cost = pyo.Expression(expr=sum(m.cost[c, t] for c in components for t in T))
 
+    # budget rows are written in units of EUR 10,000 (COST_ROW_SCALE; numerics only)
     if inst.budget.total_eur is not None:
         mparam(m, "budget_total", values=inst.budget.total_eur / COST_UNIT)
-        m.budget_total_limit = pyo.Constraint(expr=m.total_cost <= m.budget_total)
+        m.budget_total_limit = pyo.Constraint(expr=COST_ROW_SCALE * m.total_cost <= COST_ROW_SCALE * m.budget_total)
     years = sorted(inst.budget.by_year_eur)
     m.Y = pyo.Set(initialize=years, ordered=True)
     mparam(m, "budget_year", m.Y, values={yr: inst.budget.by_year_eur[yr] / COST_UNIT for yr in years})
     m.budget_year_limit = pyo.Constraint(
         m.Y,
-        rule=lambda m, yr: sum(m.cost[c, t] for c in components for t in T if d.grid.years[t] == yr) <= m.budget_year[yr],
+        rule=lambda m, yr: COST_ROW_SCALE * sum(m.cost[c, t] for c in components for t in T if d.grid.years[t] == yr)
+        <= COST_ROW_SCALE * m.budget_year[yr],
     )
 
     mparam(m, "w_unsheltered", values=obj.unsheltered_person_night)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, clean, fifo_window, mparam, series_values, val
+from .common import COST_UNIT, PLACEMENT_ROW_SCALE_MAX, clean, fifo_window, mparam, series_values, val
 
 
 def define(m, d) -> None:
@@ -65,9 +65,14 @@ def define(m, d) -> None:
     def start_waiting(r):
         return m.place_quota_share[r] * sum(m.place_start_cohort[a] for a in range(len(cohorts)))
 
+    # row scale (numerics only, see common.PLACEMENT_ROW_SCALE_MAX): a constant, so a what-if that
+    # changes the quota shares leaves every row exact (a row times any positive number is the same row)
+    row_scale = {r: 1.0 / max(shares[r], 1.0 / PLACEMENT_ROW_SCALE_MAX) for r in R}
+
     def balance_rule(m, r, t):
         prev = m.waiting[r, t - 1] if t > 0 else start_waiting(r)
-        return m.waiting[r, t] == prev + m.linked[r, t] - m.housed[r, t] - m.accelerated[r, t]
+        k = row_scale[r]
+        return k * m.waiting[r, t] == k * (prev + m.linked[r, t] - m.housed[r, t] - m.accelerated[r, t])
 
     m.place_balance = pyo.Constraint(m.R, m.T, rule=balance_rule)
     m.place_housing_limit = pyo.Constraint(
@@ -96,7 +101,8 @@ def define(m, d) -> None:
 
     def fifo_rule(m, r, t):
         young = sum(w * arrivals(r, tau) for tau, w in fifo_window(t, norm))
-        return m.ph_overdue[r, t] >= m.waiting[r, t] - young
+        k = row_scale[r]
+        return k * m.ph_overdue[r, t] >= k * (m.waiting[r, t] - young)
 
     m.place_overdue_fifo = pyo.Constraint(m.R, m.T, rule=fifo_rule)
 

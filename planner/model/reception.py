@@ -5,7 +5,8 @@ Sets: ``L_old`` existing locations that may be kept open past their planned clos
 candidate locations, ``G`` other occupancy groups. Variables: ``keep[l]`` (binary), for candidate
 ``l`` and each period from its first possible use ``f_l`` (lead time after a decision in period 0)
 ``start[l,t]`` and ``serve[l,t]`` (binary), ``awaiting[t]`` (rejected persons awaiting departure),
-``crisis[r,t]``, ``unsheltered[t]`` (persons). With ``m_l`` the minimum open duration:
+``crisis[r,t]``, ``unsheltered[t]`` (persons; solved as person-nights ``unsheltered_nights[t]``,
+a unit choice for the solver's numerics). With ``m_l`` the minimum open duration:
 
     awaiting[t]   = (1 - dep) * awaiting[t-1] + stay * sum_{k waits in COA} (1 - g_k) persons_k decided[k,t]
     occupancy[t]  = sum_{k waits in COA} persons_k * stock[k,t] + sum_r waiting[r,t] + awaiting[t] + sum_g other[g,t]
@@ -77,7 +78,15 @@ def define(m, d) -> None:
     m.serve = pyo.Var(m.L_new_T, within=pyo.Binary, doc="candidate location in use")
     m.awaiting = pyo.Var(m.T, within=pyo.NonNegativeReals, doc="rejected persons in COA awaiting departure")
     m.crisis = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="persons in crisis emergency shelter")
-    m.unsheltered = pyo.Var(m.T, within=pyo.NonNegativeReals, doc="persons with a right to reception and no place")
+    # Solver unit (numerics only): the variable counts person-nights, ``unsheltered[t]`` (persons)
+    # is that divided by the period's nights. Its objective weight is then W_u (1,000) instead of
+    # W_u x nights (31,000), which keeps the weighted objective's coefficients inside the band
+    # HiGHS accepts (see planner.solve.objective_scale).
+    m.unsheltered_nights = pyo.Var(m.T, within=pyo.NonNegativeReals, doc="unsheltered person-nights in the period")
+    nights = d.grid.nights
+    m.unsheltered = pyo.Expression(
+        m.T, rule=lambda m, t: m.unsheltered_nights[t] / nights[t], doc="persons with a right to reception and no place"
+    )
 
     cts = inst.case_types
     waiting_types = [k for k in cts if cts[k].waits_in_coa]

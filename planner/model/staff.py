@@ -12,7 +12,7 @@ period, ``start_tr[p,i]`` the start trainees that become productive in period ``
     trainees[p,t]    = sum_{tau = t-L_p+1 .. t} hires[p,tau] + sum_{i > t} start_tr[p,i]
     external[p,t]   <= external_max[p,t]
     hours[p,t]       = y * (h_p * productive - c_p * trainees + h_ext_p * external)
-    sum_{k of pool p} (hours_k * dec_int[k,t] + out_hours_k * dec_out[k,t]) + notice hours[p,t] <= hours[p,t]
+    sum_{k of pool p} (hours[k,t] * dec_int[k,t] + out_hours_k * dec_out[k,t]) + notice hours[p,t] <= hours[p,t]
                        (an outsourced case still takes out_hours_k IND hours: the final decision)
 """
 
@@ -98,7 +98,7 @@ def define(m, d) -> None:
 
     def production_rule(m, p, t):
         work = sum(
-            m.case_hours[k] * m.dec_int[k, t] + m.case_outsourcing_ind_hours[k] * m.dec_out[k, t]
+            m.case_hours[k, t] * m.dec_int[k, t] + m.case_outsourcing_ind_hours[k] * m.dec_out[k, t]
             for k in m.K
             if cts[k].pool == p
         )

@@ -1,0 +1,275 @@
+"""``planner batch``: solve every variant of a batch file, in parallel, into a resumable store.
+
+Pipeline: read the batch file (:mod:`planner.batchfile`) -> expand it into variants -> open the
+store (:mod:`planner.store`; with ``resume`` only the variants without a result are solved) ->
+solve on workers, each holding one live model and one persistent HiGHS object
+(:class:`planner.persistent.Resolver`) -> record each result in its own transaction (parent
+process only) -> export CSV / Parquet -> summary (:mod:`planner.batchsummary`).
+
+Workers:
+
+* ``workers=1`` (and no scheduler): in this process;
+* ``workers=N``: N worker processes (``spawn``), HiGHS on one thread each; default one per core;
+* ``scheduler="tcp://host:port"``: the same tasks on a dask.distributed cluster
+  (``dask.distributed.Client(address)``); every machine needs ``planner`` installed, not the
+  instance files: the base instance travels with the tasks, CSV series already written out.
+
+A failed variant (bad override, infeasible, no plan within the time limit, an unexpected error)
+is recorded with its status and message; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import socket
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from .batchfile import batch_key, dispatch_order, expand, load_batch
+from .loading import load_raw, validate_dict
+from .persistent import Outcome, Resolver
+from .store import OK_STATUSES, BatchStore
+
+
+class BatchError(Exception):
+    """The batch could not go on (a worker process died, the cluster went away); finished
+    variants are in the store and ``--resume`` continues."""
+
+
+@dataclass
+class BatchReport:
+    folder: Path
+    total: int
+    solved_now: int
+    statuses: dict = field(default_factory=dict)
+    rebuilt: int = 0
+    table: object = None  # percentiles (pandas DataFrame)
+    files: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def base_instance(path: Path) -> dict:
+    """The base instance as plain data, validated, with CSV series written out as lists."""
+    raw = load_raw(path)
+    d = validate_dict(raw, path)
+    raw = copy.deepcopy(raw)
+    for dotted, values in d.series.items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.get(p) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(leaf), str):
+            node[leaf] = list(values)
+    return raw
+
+
+def worker_label() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- executors: each yields (spec, outcome, worker) as variants finish ----------------------
+
+
+class InlineExecutor:
+    def __init__(self, base_raw: dict, options: dict, key: str):
+        self.resolver = Resolver(base_raw, options)
+
+    def run(self, specs):
+        for spec in specs:
+            yield spec, self.resolver.solve_variant(spec.changes), worker_label()
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+
+_POOL_RESOLVER: Resolver | None = None
+
+
+def _pool_init(base_raw: dict, options: dict) -> None:
+    global _POOL_RESOLVER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _POOL_RESOLVER = Resolver(base_raw, options)
+
+
+def _pool_task(changes: list) -> tuple[Outcome, str]:
+    return _POOL_RESOLVER.solve_variant(changes), worker_label()
+
+
+def _bounded(submit, specs, window: int, wait_some):
+    """Keep at most ``window`` tasks in flight, submitted in ``specs`` order; yield as they finish."""
+    it = iter(specs)
+    pending = {}
+
+    def more():
+        spec = next(it, None)
+        if spec is not None:
+            pending[submit(spec)] = spec
+
+    for _ in range(window):
+        more()
+    while pending:
+        for fut in wait_some(list(pending)):
+            spec = pending.pop(fut)
+            yield spec, fut
+            more()
+
+
+class PoolExecutor:
+    def __init__(self, base_raw: dict, options: dict, key: str, workers: int):
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("spawn"), initializer=_pool_init, initargs=(base_raw, options)
+        )
+
+    def run(self, specs):
+        def wait_some(futs):
+            done, _ = wait(futs, return_when=FIRST_COMPLETED)
+            return done
+
+        try:
+            for spec, fut in _bounded(lambda s: self.pool.submit(_pool_task, s.changes), specs, 2 * self.workers, wait_some):
+                outcome, worker = fut.result()
+                yield spec, outcome, worker
+        except BrokenProcessPool:
+            raise BatchError("a worker process died (out of memory, or killed); finished variants are stored, run again with --resume") from None
+
+    def close(self, cancel: bool = False) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=True)
+
+
+_DASK_RESOLVERS: dict[str, Resolver] = {}
+
+
+def _dask_task(payload: tuple, changes: list) -> tuple[Outcome, str]:
+    """On a dask worker: one Resolver per batch per worker process, kept between tasks."""
+    key, base_raw, options = payload
+    resolver = _DASK_RESOLVERS.get(key)
+    if resolver is None:
+        _DASK_RESOLVERS.clear()  # one batch at a time per worker: free the previous model
+        resolver = _DASK_RESOLVERS[key] = Resolver(base_raw, options)
+    return resolver.solve_variant(changes), worker_label()
+
+
+class DaskExecutor:
+    def __init__(self, base_raw: dict, options: dict, key: str, address: str):
+        try:
+            from dask.distributed import Client
+        except ImportError:  # pragma: no cover - a declared dependency
+            raise BatchError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
+        try:
+            self.client = Client(address, timeout="30s")
+        except (OSError, TimeoutError) as e:
+            raise BatchError(f"cannot reach the dask scheduler at {address}: {e}") from None
+        self.payload = self.client.scatter((key, base_raw, options), broadcast=True)
+        workers = self.client.scheduler_info().get("workers", {})
+        self.window = max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
+
+    def run(self, specs):
+        from dask.distributed import wait as dask_wait
+
+        def wait_some(futs):
+            return dask_wait(futs, return_when="FIRST_COMPLETED").done
+
+        for spec, fut in _bounded(lambda s: self.client.submit(_dask_task, self.payload, s.changes, pure=False), specs, self.window, wait_some):
+            if fut.status == "error":
+                raise BatchError(f"a dask task failed: {fut.exception()}")
+            outcome, worker = fut.result()
+            yield spec, outcome, worker
+
+    def close(self, cancel: bool = False) -> None:
+        self.client.close()
+
+
+# --- the batch --------------------------------------------------------------------------------
+
+
+def run_batch(
+    batch_path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out=None,
+    resume: bool = False,
+    progress: bool = True,
+) -> BatchReport:
+    """Solve the batch file ``batch_path``; returns what was done (the store holds the rows)."""
+    t_start = time.perf_counter()
+    batch_path = Path(batch_path)
+    batch, base_path = load_batch(batch_path)
+    base_raw = base_instance(base_path)
+    specs = expand(batch)
+    options = {"objective": batch.objective, "time_limit": batch.time_limit, "mip_gap": batch.mip_gap, "relax_integers": batch.relax_integers}
+    key = batch_key(base_raw, specs, options)
+    folder = Path(out) if out else Path("results") / (batch.name or batch_path.stem)
+    store = BatchStore.open(folder, key, specs, resume, {"batch_file": batch_path, "base": base_path})
+    try:
+        done = store.done_ids()
+        todo = [s for s in dispatch_order(specs) if s.id not in done]
+        statuses: dict[str, int] = {}
+        if todo:
+            n = max(1, workers or os.cpu_count() or 1)
+            n = min(n, len(todo)) if not scheduler else n
+            if scheduler:
+                executor = DaskExecutor(base_raw, options, key, scheduler)
+            elif n == 1:
+                executor = InlineExecutor(base_raw, options, key)
+            else:
+                executor = PoolExecutor(base_raw, options, key, n)
+            bar = _progress(len(specs), len(done), progress)
+            cancel = True
+            try:
+                for spec, outcome, worker in executor.run(todo):
+                    store.record(spec, outcome, worker)
+                    statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+                    if bar is not None:
+                        bar.update(1)
+                        bad = sum(v for s, v in statuses.items() if s not in OK_STATUSES)
+                        if bad:
+                            bar.set_postfix_str(f"{bad} failed", refresh=False)
+                cancel = False
+            finally:
+                if bar is not None:
+                    bar.close()
+                executor.close(cancel=cancel)
+        files = store.export(folder)
+        from .batchsummary import write_summary
+
+        results = store.results()
+        table, figures = write_summary(folder, results, store.series())
+        return BatchReport(
+            folder=folder,
+            total=len(specs),
+            solved_now=len(todo),
+            statuses=results.status.value_counts().to_dict(),
+            rebuilt=int(results.rebuilt.fillna(0).astype(bool).sum()),
+            table=table,
+            files=[store.path, *files, *figures],
+            seconds=time.perf_counter() - t_start,
+        )
+    finally:
+        store.close()
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="scenario", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+
+def report_line(r: BatchReport) -> str:
+    """The last line ``planner batch`` prints."""
+    ok = sum(v for s, v in r.statuses.items() if s in OK_STATUSES)
+    failed = {s: v for s, v in r.statuses.items() if s not in OK_STATUSES}
+    failed_text = f", {sum(failed.values())} failed ({', '.join(f'{v} {s}' for s, v in sorted(failed.items()))})" if failed else ""
+    return (
+        f"{r.total} scenarios: {ok} with a plan{failed_text}; {r.rebuilt} rebuilt (structural changes); "
+        f"{r.solved_now} solved in this run, {r.seconds:,.1f} s; written to {r.folder}"
+    )

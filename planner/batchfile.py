@@ -1,0 +1,342 @@
+"""The batch file: a base instance and the variants to solve (explicit scenarios, a grid, samples).
+
+A batch file is YAML (``yaml.safe_load`` semantics via :mod:`planner.yamlio`) validated by the
+pydantic models below (``extra="forbid"``: a typo is an error)::
+
+    base: nl-2022.yaml                  # the instance, relative to this file
+    seed: 20220701                      # needed with samples: the same seed gives the same draws
+    relax_integers: false               # true: solve the LP relaxation (binaries in [0, 1])
+    scenarios:                          # explicit variants, each a list of changes
+      - name: more-hires
+        changes:
+          - {path: staff_pools.asylum.max_hires, op: set, value: 40}
+          - "case_types.spoor4.inflow*=1.2"            # --set style: =, *= (scale), += (add)
+    grid:                               # the product of value lists (last path varies fastest)
+      "case_types.spoor4.hours_per_case*": [0.9, 1.0, 1.1]     # PATH* scales, PATH+ adds
+      staff_pools.asylum.max_hires: [10, 25, 40]               # PATH sets
+    samples: 200                        # draws from the distributions below
+    distributions:
+      - name: inflow_factor
+        lognormal: {mu: 0.0285, sigma: 0.4956}
+        apply: ["case_types.spoor4.inflow*"]
+
+Every change goes through :func:`planner.overrides.apply_change`, so a batch can change exactly
+what ``planner solve --set`` can. :func:`expand` turns the file into a list of
+:class:`ScenarioSpec` (one per variant, in a fixed order with fixed ids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Field, ValidationError, model_validator
+
+from .errors import InputError
+from .loading import pydantic_error
+from .overrides import parse_assignment
+from .schema import Strict
+from .yamlio import load_yaml
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$"
+
+
+class ChangeItem(Strict):
+    """One change: ``{path, op, value, from_period}`` (op: set, scale or add)."""
+
+    path: str = Field(min_length=1, description="Dotted path into the instance, e.g. case_types.spoor4.hours_per_case.")
+    op: Literal["set", "scale", "add"] = "set"
+    value: Any = Field(description="The new value (set), the factor (scale) or the amount (add).")
+    from_period: str | None = Field(None, description="Apply to a series from this period on (earlier periods keep their value).")
+
+
+class Scenario(Strict):
+    name: str = Field(pattern=NAME, description="Unique name of the scenario (letters, digits, _ . + = -).")
+    description: str = ""
+    changes: list[ChangeItem | str] = Field(default_factory=list, description="Changes in order; a string is PATH=VALUE, PATH*=FACTOR or PATH+=AMOUNT.")
+
+
+class GridAxis(Strict):
+    path: str = Field(min_length=1)
+    op: Literal["set", "scale", "add"] = "set"
+    values: list[Any] = Field(min_length=1)
+    from_period: str | None = None
+
+
+class Target(Strict):
+    """Where a draw goes: the drawn number is the value of this change."""
+
+    path: str = Field(min_length=1)
+    op: Literal["set", "scale", "add"] = "scale"
+    from_period: str | None = None
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class LogNormal(Strict):
+    """exp(N(mu, sigma^2)): mu and sigma of the logarithm."""
+
+    mu: Finite
+    sigma: Annotated[float, Field(ge=0)]
+
+
+class Normal(Strict):
+    mean: Finite
+    sd: Annotated[float, Field(ge=0)]
+
+
+class Uniform(Strict):
+    low: Finite
+    high: Finite
+
+
+class Triangular(Strict):
+    low: Finite
+    mode: Finite
+    high: Finite
+
+
+class Choice(Strict):
+    values: list[Any] = Field(min_length=1)
+    weights: list[Annotated[float, Field(ge=0)]] | None = None
+
+
+class Distribution(Strict):
+    """A random variable drawn once per sample and applied as the value of its ``apply`` changes.
+
+    Give exactly one of ``lognormal``, ``normal``, ``uniform``, ``triangular``, ``choice``.
+    """
+
+    name: str = Field(pattern=NAME)
+    description: str = Field("", description="Where the distribution comes from (keep the source next to the numbers).")
+    lognormal: LogNormal | None = None
+    normal: Normal | None = None
+    uniform: Uniform | None = None
+    triangular: Triangular | None = None
+    choice: Choice | None = None
+    apply: list[Target | str] = Field(min_length=1, description="Changes that take the draw as value; a string is PATH (set), PATH* (scale) or PATH+ (add).")
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        kinds = [k for k in ("lognormal", "normal", "uniform", "triangular", "choice") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of lognormal, normal, uniform, triangular, choice (got {', '.join(kinds) or 'none'})")
+        if self.uniform is not None and self.uniform.high < self.uniform.low:
+            raise ValueError("uniform: high must be >= low")
+        if self.triangular is not None and not self.triangular.low <= self.triangular.mode <= self.triangular.high:
+            raise ValueError("triangular: expected low <= mode <= high")
+        if self.choice is not None and self.choice.weights is not None:
+            if len(self.choice.weights) != len(self.choice.values):
+                raise ValueError("choice: one weight per value")
+            if sum(self.choice.weights) <= 0:
+                raise ValueError("choice: the weights must add up to more than 0")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("lognormal", "normal", "uniform", "triangular", "choice") if getattr(self, k) is not None)
+
+
+class Batch(Strict):
+    """A batch of what-ifs on one base instance."""
+
+    base: str = Field(min_length=1, description="The base instance file, relative to the batch file.")
+    name: str | None = Field(None, pattern=NAME, description="Default: the batch file's name without .yaml.")
+    description: str = ""
+    seed: int | None = Field(None, ge=0, description="Seed of the random draws (required with samples).")
+    objective: Literal["weighted", "lexicographic"] | None = Field(None, description="Default: the instance's objective.mode.")
+    time_limit: Positive | None = Field(None, description="Seconds per solver call.")
+    mip_gap: Annotated[float, Field(ge=0)] | None = Field(None, description="Relative MIP gap at which to stop (0: prove optimality).")
+    relax_integers: bool = Field(False, description="Solve the LP relaxation: binaries in [0, 1], integer hires continuous.")
+    scenarios: list[Scenario] = Field(default_factory=list)
+    grid: dict[str, list[Any]] | list[GridAxis] | None = Field(
+        None, description="The product of value lists: {PATH: [...]} (PATH* scales, PATH+ adds) or a list of {path, op, values, from_period}."
+    )
+    samples: int = Field(0, ge=0, le=1_000_000, description="Number of random variants drawn from the distributions.")
+    distributions: list[Distribution] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if not self.scenarios and not self.grid and not self.samples:
+            raise ValueError("a batch needs scenarios, a grid or samples")
+        if self.samples and not self.distributions:
+            raise ValueError("samples need distributions to draw from")
+        if self.distributions and not self.samples:
+            raise ValueError("distributions are drawn only with samples: N")
+        if self.samples and self.seed is None:
+            raise ValueError("samples need a seed, so that the batch draws the same values every time")
+        names = [d.name for d in self.distributions]
+        if len(set(names)) != len(names):
+            raise ValueError("distribution names must be unique")
+        return self
+
+
+@dataclass
+class ScenarioSpec:
+    """One variant: id (position in the batch), name, group, changes (dicts) and its grid point or draws."""
+
+    id: int
+    name: str
+    group: str  # scenario | grid | sample
+    changes: list[dict]
+    point: dict = field(default_factory=dict)
+
+    def overrides(self) -> list[dict]:
+        """The changes as stored: path, op, value (+ from_period)."""
+        return [{k: v for k, v in ch.items() if k != "field" and v is not None} for ch in self.changes]
+
+
+_SUFFIX = {"*": "scale", "+": "add"}
+_SUFFIX_OF = {"set": "", "scale": "*", "add": "+"}
+
+
+def _path_op(text: str) -> tuple[str, str]:
+    """``PATH*`` -> (PATH, scale), ``PATH+`` -> (PATH, add), ``PATH`` -> (PATH, set)."""
+    text = text.strip()
+    if text and text[-1] in _SUFFIX:
+        return text[:-1].strip(), _SUFFIX[text[-1]]
+    return text, "set"
+
+
+def _check_path(path: str, field: str) -> None:
+    if not path or any(not part for part in path.split(".")):
+        raise InputError(field, f"expected a dotted path like case_types.spoor4.inflow, got '{path}'")
+
+
+def _change(item, field: str) -> dict:
+    if isinstance(item, str):
+        path, op, value = parse_assignment(item, field)
+        _check_path(path, field)
+        return {"path": path, "op": op, "value": value, "from_period": None, "field": field}
+    _check_path(item.path, f"{field}.path")
+    if item.value is None:
+        raise InputError(f"{field}.value", "required field is missing")
+    return {"path": item.path, "op": item.op, "value": item.value, "from_period": item.from_period, "field": field}
+
+
+def _grid_axes(grid) -> list[GridAxis]:
+    if isinstance(grid, list):
+        return grid
+    axes = []
+    for key, values in grid.items():
+        path, op = _path_op(key)
+        if not values:
+            raise InputError(f"grid.{key}", "expected at least one value")
+        axes.append(GridAxis(path=path, op=op, values=values))
+    return axes
+
+
+def _draw(dist: Distribution, rng: np.random.Generator, n: int) -> list:
+    if dist.lognormal is not None:
+        return rng.lognormal(dist.lognormal.mu, dist.lognormal.sigma, n).tolist()
+    if dist.normal is not None:
+        return rng.normal(dist.normal.mean, dist.normal.sd, n).tolist()
+    if dist.uniform is not None:
+        return rng.uniform(dist.uniform.low, dist.uniform.high, n).tolist()
+    if dist.triangular is not None:
+        t = dist.triangular
+        if t.low == t.high:
+            return [float(t.low)] * n
+        return rng.triangular(t.low, t.mode, t.high, n).tolist()
+    c = dist.choice
+    p = None if c.weights is None else np.asarray(c.weights, dtype=float) / sum(c.weights)
+    picks = rng.choice(len(c.values), size=n, p=p)
+    return [c.values[i] for i in picks]
+
+
+def expand(batch: Batch) -> list[ScenarioSpec]:
+    """Every variant of the batch, in order: explicit scenarios, grid points, samples.
+
+    Grid points are the product of the axes' values (the last axis varies fastest); samples draw
+    each distribution's ``samples`` values at once from ``numpy.random.default_rng(seed)``, in
+    the order the distributions are listed, so adding a distribution at the end leaves the draws
+    of the others unchanged.
+    """
+    out: list[ScenarioSpec] = []
+    for i, sc in enumerate(batch.scenarios):
+        changes = [_change(ch, f"scenarios.{i}.changes.{j}") for j, ch in enumerate(sc.changes)]
+        out.append(ScenarioSpec(len(out), sc.name, "scenario", changes))
+    if batch.grid:
+        axes = _grid_axes(batch.grid)
+        for a, axis in enumerate(axes):
+            _check_path(axis.path, f"grid.{a}.path")
+        labels = [ax.path + _SUFFIX_OF[ax.op] for ax in axes]
+        for g, combo in enumerate(itertools.product(*(ax.values for ax in axes))):
+            changes = [
+                {"path": ax.path, "op": ax.op, "value": v, "from_period": ax.from_period, "field": f"grid.{label}"}
+                for ax, v, label in zip(axes, combo, labels)
+            ]
+            out.append(ScenarioSpec(len(out), f"grid-{g:04d}", "grid", changes, dict(zip(labels, combo))))
+    if batch.samples:
+        rng = np.random.default_rng(batch.seed)
+        draws = {dist.name: _draw(dist, rng, batch.samples) for dist in batch.distributions}
+        for s in range(batch.samples):
+            changes, point = [], {}
+            for dist in batch.distributions:
+                value = draws[dist.name][s]
+                point[dist.name] = value
+                for j, target in enumerate(dist.apply):
+                    field = f"distributions.{dist.name}.apply.{j}"
+                    if isinstance(target, str):
+                        path, op = _path_op(target)
+                        from_period = None
+                    else:
+                        path, op, from_period = target.path, target.op, target.from_period
+                    _check_path(path, field)
+                    changes.append({"path": path, "op": op, "value": value, "from_period": from_period, "field": field})
+            out.append(ScenarioSpec(len(out), f"sample-{s:04d}", "sample", changes, point))
+    names = [s.name for s in out]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError("scenarios", f"scenario names must be unique; repeated: {', '.join(dupes[:5])}")
+    return out
+
+
+def dispatch_order(specs: list[ScenarioSpec]) -> list[ScenarioSpec]:
+    """The order in which variants go to the workers: neighbours close to each other.
+
+    A persistent re-solve starts from the previous variant's basis, so it is faster when the
+    previous variant was similar. Explicit scenarios keep their order; grid points already vary
+    one axis at a time; samples are sorted by their draws (numbers first, in distribution order).
+    Ids and results do not depend on this order.
+    """
+    samples = [s for s in specs if s.group == "sample"]
+    others = [s for s in specs if s.group != "sample"]
+
+    def key(s: ScenarioSpec):
+        return tuple((0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, 0.0, repr(v)) for v in s.point.values())
+
+    return others + sorted(samples, key=key)
+
+
+def load_batch(path) -> tuple[Batch, Path]:
+    """Read and validate a batch file; returns the batch and the base instance's path."""
+    path = Path(path)
+    raw = load_yaml(path, "batch file")
+    try:
+        if not isinstance(raw, dict):
+            raise InputError("", f"expected a YAML mapping at the top level, got {type(raw).__name__}")
+        try:
+            batch = Batch.model_validate(raw)
+        except ValidationError as e:
+            raise pydantic_error(e, raw) from None
+        return batch, path.parent / batch.base
+    except InputError as e:
+        raise e.with_file(str(path)) from None
+
+
+def batch_key(base_raw: dict, specs: list[ScenarioSpec], options: dict) -> str:
+    """A fingerprint of what a batch computes: base instance, variants, solver options."""
+    text = json.dumps(
+        {"base": base_raw, "scenarios": [(s.id, s.name, s.overrides()) for s in specs], "options": options},
+        sort_keys=True,
+        default=repr,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()

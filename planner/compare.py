@@ -1,0 +1,104 @@
+"""Compare measure packages side by side: solve each package (and the status quo), one table.
+
+``planner compare INSTANCE --packages none,letter,all`` writes into the output folder one run
+folder per package (``<package>/``) plus ``status-quo/`` (the status quo of the base instance),
+``comparison.csv`` and ``comparison.xlsx`` (rows: KPIs with units; columns: status quo and
+packages) and the comparison plots.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .loading import load_raw
+from .measures import apply_package
+
+STATUS_QUO = "status-quo"
+
+# KPI key, label, unit, scale
+ROWS = [
+    ("overdue_case_months", "overdue case-months", "case-months", 1),
+    ("crisis_person_nights", "crisis shelter", "person-nights", 1),
+    ("unsheltered_person_nights", "unsheltered", "person-nights", 1),
+    ("permit_holder_months_over_norm", "permit holders past the norm", "person-months", 1),
+    ("peak_occupancy", "peak occupancy", "persons", 1),
+    ("peak_places_needed", "peak places needed", "places", 1),
+    ("total_cost_eur", "total cost", "EUR million", 1e6),
+    ("hires_total", "hires", "FTE", 1),
+    ("outsourced_cases_total", "outsourced cases", "cases", 1),
+    ("locations_opened", "new locations opened", "locations", 1),
+    ("accelerated_placements_total", "accelerated placements", "persons", 1),
+    ("notices_of_default_total", "notices of default", "notices", 1),
+    ("penalty_eur_total", "penalty payments", "EUR million", 1e6),
+    ("objective", "objective (weighted)", "objective units", 1),
+]
+
+
+def comparison_table(kpis_by_run: dict[str, dict]) -> pd.DataFrame:
+    """Rows: KPI (label) and unit; columns: runs."""
+    data = {
+        run: [k.get(key, float("nan")) / scale if k.get(key) is not None else float("nan") for key, _, _, scale in ROWS]
+        for run, k in kpis_by_run.items()
+    }
+    frame = pd.DataFrame(data)
+    frame.insert(0, "unit", [unit for _, _, unit, _ in ROWS])
+    frame.insert(0, "kpi", [label for _, label, _, _ in ROWS])
+    return frame
+
+
+def compare(instance_path, packages: list[str], out, status_quo: bool = True, solve_kwargs=None):
+    """Solve every package (and the status quo); write runs, table, workbook; return (table, plans)."""
+    from .simulate import simulate
+    from .solve import solve
+
+    path = Path(instance_path)
+    raw = load_raw(path)
+    datas = {pkg: apply_package(raw, pkg, path) for pkg in packages}  # all errors before any solve
+    out = Path(out)
+    plans = {}
+    if status_quo:
+        plans[STATUS_QUO] = simulate(apply_package(raw, "none", path))
+    for pkg, d in datas.items():
+        plans[pkg] = solve(d, **(solve_kwargs or {}))
+    for name, plan in plans.items():
+        plan.write(out / name)
+    table = comparison_table({name: plan.kpis for name, plan in plans.items()})
+    table.to_csv(out / "comparison.csv", index=False, float_format="%.6f", lineterminator="\n")
+    with pd.ExcelWriter(out / "comparison.xlsx", engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name="comparison", index=False)
+    write_plots(plans, out)
+    return table, plans
+
+
+def write_plots(plans: dict, out: Path) -> list[Path]:
+    """The comparison plots, if the plotting module is available."""
+    try:
+        from . import plots
+    except ImportError:  # pragma: no cover - plots are part of the package
+        return []
+    written = []
+    tables = {name: plan.tables for name, plan in plans.items()}
+    for name, fn in (
+        ("overdue_per_month.png", getattr(plots, "overdue_comparison", None)),
+        ("occupancy_vs_places.png", getattr(plots, "occupancy_comparison", None)),
+        ("cost_per_component.png", getattr(plots, "cost_comparison", None)),
+    ):
+        if fn is None:
+            continue
+        fig = fn(tables)
+        fig.savefig(out / name, dpi=110, metadata={"Software": None})
+        written.append(out / name)
+    return written
+
+
+def terminal_table(table: pd.DataFrame) -> str:
+    runs = [c for c in table.columns if c not in ("kpi", "unit")]
+    width = max(len(f"{k} ({u})") for k, u in zip(table.kpi, table.unit))
+    head = f"{'KPI':<{width}}" + "".join(f"{r:>16}" for r in runs)
+    lines = [head, "-" * len(head)]
+    for _, row in table.iterrows():
+        label = f"{row.kpi} ({row.unit})"
+        lines.append(f"{label:<{width}}" + "".join(f"{row[r]:>16,.0f}" for r in runs))
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Measures and packages: named sets of dotted-path changes, applied to an instance.
+
+``apply_measures(raw, names)`` validates the instance, applies each measure's changes in order
+(a change of a series without ``from_period`` starts at the measure's ``start``, or at the
+horizon's start; a value that is not per period, such as ``persons_per_case``, changes for the
+whole horizon, and an explicit ``from_period`` on it is an error),
+records the names in ``in_force`` (so the measures' costs are counted) and validates the result.
+A package is a named list of measures; ``none`` (no measure) always exists.
+"""
+
+from __future__ import annotations
+
+from .errors import InputError
+from .loading import InstanceData, validate_dict
+from .overrides import apply_change
+
+NO_PACKAGE = "none"
+
+
+def package_measures(d: InstanceData, package: str) -> list[str]:
+    if package == NO_PACKAGE and NO_PACKAGE not in d.instance.packages:
+        return []
+    if package in d.instance.packages:
+        return list(d.instance.packages[package])
+    if package in d.instance.measures:  # a single measure is a package of one
+        return [package]
+    choices = sorted(set(d.instance.packages) | {NO_PACKAGE})
+    raise InputError("--package", f"unknown package '{package}'; expected one of {choices} or a measure name")
+
+
+def apply_measures(raw: dict, names: list[str], source=None) -> InstanceData:
+    """The instance with the measures ``names`` in force (validated)."""
+    base = validate_dict(raw, source)
+    out = base.instance.model_dump()  # defaults filled in, so 'add' and 'scale' work on them too
+    for name in names:
+        if name not in base.instance.measures:
+            raise InputError("--package", f"unknown measure '{name}'").with_file(str(source or "<instance>"))
+        if name in base.instance.in_force:
+            continue
+        measure = base.instance.measures[name]
+        for i, ch in enumerate(measure.changes):
+            start = ch.from_period or measure.start
+            if ch.path not in base.series and ch.from_period is None:
+                start = None  # a value that is not per period changes for the whole horizon
+            index = base.grid.index(start) if start else None
+            if index == 0:
+                index = None
+            if index is not None and ch.path not in base.series:
+                raise InputError(
+                    f"measures.{name}.changes.{i}",
+                    f"'{ch.path}' is one value for the whole horizon; a change from {start} needs a series field "
+                    "(or give the measure no start)",
+                ).with_file(str(source or "<instance>"))
+            try:
+                out = apply_change(out, ch.path, ch.op, ch.value, index, field=f"measures.{name}.changes.{i}")
+            except InputError as e:
+                raise e.with_file(str(source or "<instance>")) from None
+        out["in_force"] = list(out.get("in_force", [])) + [name]
+    return validate_dict(out, source)
+
+
+def apply_package(raw: dict, package: str, source=None) -> InstanceData:
+    base = validate_dict(raw, source)
+    try:
+        names = package_measures(base, package)
+    except InputError as e:
+        raise e.with_file(str(source or "<instance>")) from None
+    return apply_measures(raw, names, source)

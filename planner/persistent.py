@@ -1,0 +1,676 @@
+"""Re-solving one built model for many variants of an instance (the engine of ``planner batch``).
+
+A :class:`Resolver` holds ONE live Pyomo model and ONE persistent HiGHS object
+(``pyomo.contrib.solver.solvers.highs.Highs``). For each variant it
+
+1. validates the changed instance (:func:`planner.loading.validate_dict`);
+2. computes the variant's parameter values with a *parameter pass* (:func:`param_pass`): the
+   model's own ``build_model`` run with variables, constraints, expressions and objectives
+   replaced by inert stand-ins, so only sets and mutable parameters are constructed (about a
+   fifth of a build on nl-2022; measured by ``benchmarks/bench_batch.py``);
+3. compares a structural signature (:func:`signature`) with the live model's. If equal, it copies
+   every changed parameter value into the live model, pushes exactly the coefficients, bounds and
+   costs that depend on those parameters into HiGHS, and re-solves: HiGHS restarts from its last
+   basis. If different, it builds the variant's model and hands it to the same HiGHS object
+   (``rebuilt: true``, with the reason).
+
+What is structural
+------------------
+A change is structural when it alters which variables and constraints exist or a number that the
+model code writes into a constraint as a constant instead of a mutable parameter. In the model
+today (``planner/model/*.py``) these are:
+
+* the horizon (``start``, ``periods``, ``grain``): the time set, nights and months per period,
+  the calendar year of each period (budget rows);
+* the members of every set: regions, case types, staff pools, location types, locations, other
+  occupancy groups, budget years, the number of start cohorts / start trainees / pre-horizon
+  grants (their index sets);
+* per case type: ``pool``, ``waits_in_coa``, ``grants_need_housing``, ``deadline_months`` (the
+  FIFO window and its fractional weight), ``follow_on.source_types`` and ``follow_on.lag_months``;
+* per staff pool: ``training_months`` (the pipeline's delay), ``integer_hires`` (the domain);
+* per location type: ``lead_months``, ``min_open_months``; per location: ``region``, ``type``,
+  ``status``, ``open_until``, ``can_keep_open``;
+* ``placement.norm_weeks`` (the FIFO window of the housing norm);
+* whether an optional field is given at all (``budget.total_eur`` adds a constraint).
+
+The rule is applied the safe way round: :data:`PARAM_FIELDS` lists the instance fields that only
+feed mutable parameters (or only the reports); a change to any other field (one added to the
+schema later included) counts as structural and rebuilds. The sets and the components built by the
+parameter pass are compared as well, so a new set or a conditional component is caught too.
+``tests/test_batch.py`` checks persistent re-solves against fresh builds on random variants.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import types
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pyomo.environ as pyo
+from pyomo.core.base.set import SetOperator
+from pyomo.core.expr.visitor import identify_mutable_parameters
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from .errors import InfeasibleError, InputError, SolveError
+from .loading import validate_dict
+from .model import build_model
+from .model.objective import STAGES
+from .overrides import apply_change
+from .solve import HIGHS_OPTIONS, LIMIT_NAMES, SolveInfo, _interrupted, objective_scale, solve_model
+from .timegrid import make_grid
+
+# --- which instance fields are parameters -------------------------------------------------
+
+PARAM_FIELDS = (
+    # names and texts: no effect on the model
+    "name",
+    "description",
+    "*.*.name",
+    # regions
+    "regions.*.population",  # quota shares (place_quota_share, place_housing_supply)
+    "regions.*.quota_share",
+    "regions.*.housing_supply",
+    "regions.*.accelerated_capacity",
+    "regions.*.crisis_capacity",
+    "regions.*.crisis_eur_per_person_night",
+    # case types
+    "case_types.*.inflow",
+    "case_types.*.persons_per_case",
+    "case_types.*.hours_per_case",
+    "case_types.*.grant_share",
+    "case_types.*.start_stock",  # start cohorts: values; their count is a set (compared)
+    "case_types.*.pre_horizon_inflow",
+    "case_types.*.start_stock_by_age",
+    "case_types.*.outsourcing_capacity",
+    "case_types.*.outsourcing_eur_per_case",
+    "case_types.*.outsourcing_ind_hours_per_case",
+    "case_types.*.planned_production",  # simulate only
+    "case_types.*.overdue_weight",
+    "case_types.*.follow_on.share_of_grants",
+    "case_types.*.follow_on.pre_horizon_grants",
+    "case_types.*.penalties.applies",  # case_penalty_on (0/1 parameter)
+    "case_types.*.penalties.notice_share_per_period",
+    "case_types.*.penalties.eur_per_notice",
+    "case_types.*.penalties.ind_hours_per_notice",
+    # staff pools
+    "staff_pools.*.start_fte",
+    "staff_pools.*.start_trainees",
+    "staff_pools.*.hours_per_fte_year",
+    "staff_pools.*.eur_per_fte_year",
+    "staff_pools.*.attrition_per_month",
+    "staff_pools.*.coaching_hours_per_trainee_year",
+    "staff_pools.*.max_hires",
+    "staff_pools.*.planned_hires",  # simulate only
+    "staff_pools.*.eur_per_hire",
+    "staff_pools.*.external_fte_max",
+    "staff_pools.*.external_hours_per_fte_year",
+    "staff_pools.*.external_eur_per_fte_year",
+    # locations
+    "location_types.*.eur_per_place_year",
+    "location_types.*.opening_eur_per_place",
+    "location_types.*.keep_open_eur_per_place",
+    "locations.*.places",
+    # reception
+    "reception.occupancy_norm",
+    "reception.start_awaiting_departure",
+    "reception.departure_rate_per_month",
+    "reception.rejected_stay_share",
+    "reception.other_groups.*",  # values; the groups themselves are a set (compared)
+    "reception.crisis_eur_per_person_night",
+    # placement
+    "placement.start_waiting",
+    "placement.pre_horizon_linked",
+    "placement.start_waiting_by_age",
+    "placement.housing_supply",
+    "placement.accelerated_total",
+    "placement.accelerated_eur_per_person",
+    "placement.accelerated_ready_share",
+    "placement.quota",  # reported only
+    # chain partners: counted from the plan, no constraints (planner/model/chain.py)
+    "chain",
+    # budget and objective
+    "budget.total_eur",  # a number -> another number; given <-> not given is structural
+    "budget.by_year_eur.*",  # values; the years are a set (compared)
+    "objective.*",
+)
+"""Dotted paths (``*``: any one key) of the instance fields whose changes only alter mutable
+parameter values or the reports. Whether such a field is given (``None`` or not) still counts as
+structure: an optional field can add a component."""
+
+def _pattern_tree(patterns) -> dict:
+    """The patterns as a tree of path parts (``*`` matches any key); a leaf is marked ``None``."""
+    tree: dict = {}
+    for pattern in patterns:
+        node = tree
+        for part in pattern.split("."):
+            node = node.setdefault(part, {})
+        node[None] = True
+    return tree
+
+
+_PARAM_TREE = _pattern_tree(PARAM_FIELDS)
+
+
+def structural_view(node, trees=(_PARAM_TREE,)):
+    """The instance (as ``model_dump()``) with every parameter field replaced by a placeholder.
+
+    ``trees`` are the pattern subtrees that still match the path walked so far.
+    """
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            sub = [t[key] for t in trees for key in (str(k), "*") if key in t]
+            if any(None in t for t in sub):
+                out[k] = None if v is None else "<param>"
+            else:
+                out[k] = structural_view(v, sub) if sub else v
+        return out
+    return node
+
+
+def first_difference(a, b, path: str = "") -> str | None:
+    """The first dotted path at which two structural views differ, with the two values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            if k not in a or k not in b:
+                return f"{path + '.' if path else ''}{k} {'added' if k not in a else 'removed'}"
+            diff = first_difference(a[k], b[k], f"{path + '.' if path else ''}{k}")
+            if diff:
+                return diff
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            diff = first_difference(x, y, f"{path}.{i}")
+            if diff:
+                return diff
+        return None
+    if a != b:
+        return f"{path} changed ({_short(a)} -> {_short(b)})"
+    return None
+
+
+def _short(x) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --- parameter pass -------------------------------------------------------------------------
+
+
+class _Inert:
+    """Stands in for a variable, constraint, expression or objective in the parameter pass:
+    indexing, calling and arithmetic all give the stand-in again."""
+
+    def __init__(self, kind: str, index: tuple):
+        self.kind = kind
+        self.index = index
+
+    def _same(self, *args, **kwargs):
+        return self
+
+    __getitem__ = __call__ = _same
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _same
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = __pos__ = __abs__ = _same
+    __le__ = __ge__ = __lt__ = __gt__ = _same
+
+    def __iter__(self):
+        return iter(())
+
+    def add(self, *args, **kwargs):
+        return self
+
+
+def _inert_factory(kind: str):
+    def make(*index, **kwargs):
+        return _Inert(kind, index)
+
+    return make
+
+
+class _ParamsOnly(types.ModuleType):
+    """``pyomo.environ`` as the model modules see it during the parameter pass: everything real
+    except the components that hold variables or constraints."""
+
+    def __getattr__(self, name):
+        return getattr(pyo, name)
+
+
+_PARAMS_ONLY = _ParamsOnly("pyomo_environ_params_only")
+for _kind in ("Var", "Constraint", "ConstraintList", "Expression", "Objective", "SOSConstraint"):
+    setattr(_PARAMS_ONLY, _kind, _inert_factory(_kind))
+
+
+def param_pass(d) -> pyo.ConcreteModel:
+    """``build_model(d)`` with only sets and parameters constructed.
+
+    Every module of ``planner.model`` sees the stand-in namespace for the duration of the call (the
+    worker is single-threaded); ``build_model`` itself and the parameter helper stay real. If the
+    model code ever does something the stand-ins cannot absorb, the caller falls back to a full
+    build (see :meth:`Resolver._params_of`).
+    """
+    swapped = []
+    try:
+        for name, module in list(sys.modules.items()):
+            if name.startswith("planner.model.") and getattr(module, "pyo", None) is pyo:
+                module.pyo = _PARAMS_ONLY
+                swapped.append(module)
+        return build_model(d)
+    finally:
+        for module in swapped:
+            module.pyo = pyo
+
+
+def _real_sets(m):
+    for s in m.component_objects(pyo.Set, descend_into=True):
+        if not isinstance(s, SetOperator) and not s.is_indexed():
+            yield s
+
+
+def signature(d, m) -> dict:
+    """The structure of instance ``d`` with model ``m`` (built or parameter pass)."""
+    components = []
+    for name, obj in vars(m).items():
+        if isinstance(obj, _Inert):
+            components.append((name, obj.kind, tuple(getattr(i, "name", repr(i)) for i in obj.index)))
+    for c in m.component_objects((pyo.Var, pyo.Constraint, pyo.Expression, pyo.Objective), descend_into=True):
+        kind = c.ctype.__name__
+        index = c.index_set().name if c.is_indexed() else ""
+        components.append((c.local_name, kind, (index,) if index else ()))
+    return {
+        "instance": structural_view(d.instance.model_dump()),
+        "sets": {s.name: tuple(s.data()) for s in _real_sets(m)},
+        "params": tuple(p.name for p in m.component_objects(pyo.Param, descend_into=True)),
+        "components": sorted(components),
+    }
+
+
+def signature_difference(old: dict, new: dict) -> str | None:
+    """Why two signatures differ (None if they do not)."""
+    diff = first_difference(old["instance"], new["instance"])
+    if diff:
+        return f"structural field {diff}"
+    for name in old["sets"].keys() | new["sets"].keys():
+        if old["sets"].get(name) != new["sets"].get(name):
+            return f"set {name} changed"
+    if old["params"] != new["params"]:
+        return "the model's parameters differ"
+    # components built by the parameter pass are compared by name and kind only
+    if [c[:2] for c in old["components"]] != [c[:2] for c in new["components"]]:
+        return "the model's components differ"
+    return None
+
+
+def _mutable_params(m):
+    for p in m.component_objects(pyo.Param, descend_into=True):
+        if p.mutable:
+            yield p
+
+
+# --- the persistent solver ------------------------------------------------------------------
+
+
+def relax_integers(m) -> None:
+    """Binary -> [0, 1], integer -> continuous: the LP relaxation, in place."""
+    for v in m.component_data_objects(pyo.Var, descend_into=True):
+        if v.is_binary():
+            v.domain = pyo.UnitInterval
+        elif v.is_integer():
+            lb, ub = v.bounds
+            v.domain = pyo.Reals
+            v.setlb(lb)
+            v.setub(ub)
+
+
+# Re-solves push exactly the values that changed (see Resolver._push); Pyomo's own scan of the
+# whole model on every solve is switched off.
+_NO_AUTO_UPDATES = {
+    "check_for_new_or_removed_constraints": False,
+    "check_for_new_or_removed_vars": False,
+    "check_for_new_or_removed_params": False,
+    "check_for_new_objective": False,
+    "update_constraints": False,
+    "update_vars": False,
+    "update_parameters": False,
+    "update_named_expressions": False,
+    "update_objective": False,
+}
+
+
+def _helpers_by_param(opt: Highs) -> dict[int, list]:
+    """id(ParamData) -> the persistent interface's helpers whose value depends on it.
+
+    The helpers (mutable coefficients, row bounds, column bounds, costs, objective offset) are
+    created by ``Highs.set_instance``; each knows how to push its own value into HiGHS.
+    """
+    deps = defaultdict(list)
+
+    def note(helper, *exprs):
+        seen = set()
+        for e in exprs:
+            if e is None or not hasattr(e, "is_expression_type"):
+                continue
+            for p in identify_mutable_parameters(e):
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    deps[id(p)].append(helper)
+
+    for helpers in opt._mutable_helpers.values():
+        for h in helpers:
+            if hasattr(h, "expr"):
+                note(h, h.expr)
+            else:
+                note(h, h.lower_expr, h.upper_expr)
+    for _v, h in opt._mutable_bounds.values():
+        note(h, h.lower_expr, h.upper_expr)
+    obj = opt._mutable_objective
+    for h in obj.linear_coefs:
+        note(h, h.expr)
+    note(obj.constant, obj.constant.expr)
+    return deps
+
+
+def _no_update(timer=None) -> None:
+    return None
+
+
+@contextmanager
+def frozen_expressions(m):
+    """Named expressions hold their current value while the block runs.
+
+    The report tables read many named expressions (costs, occupancy, linked permit holders),
+    several of them more than once and nested in each other; evaluating each once, in declaration
+    order, and reading the number afterwards makes extraction about a third faster. The
+    expressions are restored however the block ends. Only for a solved model whose variables do
+    not change inside the block.
+    """
+    saved = []
+    try:
+        for e in m.component_data_objects(pyo.Expression, descend_into=True):
+            saved.append((e, e.expr))
+            e.set_value(pyo.value(e.expr, exception=False))
+        yield m
+    finally:
+        for e, expr in reversed(saved):
+            e.set_value(expr)
+
+
+@dataclass
+class Outcome:
+    """One variant's result: status, message, KPIs, per-period series, timings."""
+
+    status: str
+    message: str = ""
+    kpis: dict = field(default_factory=dict)
+    series: list = field(default_factory=list)  # (series, key, period_index, period, value)
+    rebuilt: bool = False
+    rebuild_reason: str = ""
+    timings: dict = field(default_factory=dict)
+
+
+SERIES_FROM_TABLES = {
+    # series name -> (table, column, key column or None)
+    "occupancy": ("reception", "occupancy", None),
+    "places_open": ("reception", "places_open", None),
+    "places_needed": ("reception", "places_needed", None),
+    "crisis": ("reception", "crisis", None),
+    "unsheltered": ("reception", "unsheltered", None),
+    "stock": ("ind_cases", "stock", "case_type"),
+    "overdue": ("ind_cases", "overdue", "case_type"),
+    "permit_holders_waiting": ("placement", "waiting", None),
+}
+"""Per-period series stored for every scenario (keyed ones per case type; placement summed over
+regions)."""
+
+
+def plan_series(plan) -> list[tuple]:
+    rows = []
+    for name, (table, column, key) in SERIES_FROM_TABLES.items():
+        frame = plan.tables[table]
+        if key is None:
+            values = frame.groupby("period", sort=False)[column].sum()
+            rows.extend((name, "", i, p, float(v)) for i, (p, v) in enumerate(values.items()))
+        else:
+            for k, g in frame.groupby(key, sort=False):
+                rows.extend((name, str(k), i, p, float(v)) for i, (p, v) in enumerate(zip(g.period, g[column])))
+    return rows
+
+
+class Resolver:
+    """One worker's live model and persistent HiGHS object.
+
+    ``base_raw`` is the base instance as plain data (CSV series already written out, so a remote
+    worker needs no files); ``options``: ``objective`` (None: the instance's mode), ``time_limit``,
+    ``mip_gap``, ``relax_integers``, ``persistent`` (False: build and solve every variant from
+    scratch, the reference the tests and benchmarks compare with).
+    """
+
+    def __init__(self, base_raw: dict, options: dict | None = None, label: str = "<batch>"):
+        self.base_raw = base_raw
+        self.options = dict(options or {})
+        self.label = label
+        self.opt = Highs()
+        self.opt.config.auto_updates.set_value(_NO_AUTO_UPDATES)
+        # Changes reach HiGHS through Resolver._push; the interface's own update() (called on every
+        # re-solve of the same model) would only scan the model and rebuild its index maps.
+        self.opt.update = _no_update
+        self.model = None
+        self.scale = 1.0
+        self.is_mip = False
+        self.sig = None
+        self.deps: dict[int, list] | None = None
+        self.live_params: list = []  # [(ParamData of the live model, path key)]
+        self.rebuilds = 0
+
+    # -- variants ----------------------------------------------------------------------------
+
+    def variant(self, changes: list[dict]) -> dict:
+        """The base instance with ``changes`` (dicts: path, op, value, from_period, field)."""
+        raw = self.base_raw
+        for ch in changes:
+            index = None
+            if ch.get("from_period") is not None:
+                index = _period_index(raw, ch["from_period"], ch.get("field") or ch["path"])
+            raw = apply_change(raw, ch["path"], ch["op"], ch["value"], index, field=ch.get("field"))
+        return raw
+
+    # -- the live model ------------------------------------------------------------------------
+
+    def _params_of(self, d):
+        try:
+            return param_pass(d), False
+        except Exception:  # the stand-ins could not absorb some model code: build for real
+            return build_model(d), True
+
+    def _install(self, m, sig) -> None:
+        """Make ``m`` the live model; the next solve hands it to the HiGHS object (set_instance)."""
+        if self.options.get("relax_integers"):
+            relax_integers(m)
+        # The weighted objective times a power of two (numerics only, as planner.solve does per
+        # call): fixed for the life of this model, its coefficients follow the parameters.
+        self.scale = objective_scale(m.weighted_objective.expr)
+        m.weighted_objective.deactivate()
+        m.batch_objective = pyo.Objective(expr=self.scale * m.weighted_objective.expr, sense=m.weighted_objective.sense)
+        self.is_mip = any(v.is_integer() for v in m.component_data_objects(pyo.Var, descend_into=True))
+        self.model, self.sig, self.deps = m, sig, None
+        self.live_params = [(pd, (p.name, idx)) for p in _mutable_params(m) for idx, pd in p.items()]
+
+    def _copy_params(self, pm) -> list:
+        """Copy the parameter pass's values into the live model; returns the changed ParamData."""
+        values = {}
+        for p in _mutable_params(pm):
+            name = p.name
+            for idx, pd in p.items():
+                values[(name, idx)] = pd.value
+        changed = []
+        for pd, key in self.live_params:
+            v = values[key]
+            if pd.value != v:
+                pd.set_value(v)
+                changed.append(pd)
+        return changed
+
+    def _push(self, changed: list) -> None:
+        """Push the coefficients, bounds and costs that depend on ``changed`` into HiGHS."""
+        if self.deps is None or not changed:
+            return
+        done = set()
+        for pd in changed:
+            for h in self.deps.get(id(pd), ()):
+                if id(h) not in done:
+                    done.add(id(h))
+                    h.update()
+
+    def solve_variant(self, changes: list[dict]) -> Outcome:
+        """Apply, validate, update or rebuild, solve, extract: never raises for a bad variant."""
+        t_start = time.perf_counter()
+        timings = {"validate_seconds": 0.0, "params_seconds": 0.0, "build_seconds": 0.0, "solve_seconds": 0.0, "extract_seconds": 0.0}
+        try:
+            raw = self.variant(changes)
+            d = validate_dict(raw)
+        except InputError as e:
+            e.file = None
+            return Outcome("bad_input", str(e), timings=_total(timings, t_start))
+        timings["validate_seconds"] = time.perf_counter() - t_start
+        mode = self.options.get("objective") or d.instance.objective.mode
+        try:
+            if not self.options.get("persistent", True) or mode != "weighted":
+                out = self._solve_fresh(d, mode, timings)
+            else:
+                out = self._solve_persistent(d, timings)
+        except SolveError as e:
+            status = "infeasible" if e.exit_code == 3 else "no_solution"
+            return Outcome(status, str(e), timings=_total(timings, t_start))
+        except Exception as e:  # a bug or a solver failure: recorded, the batch goes on
+            return Outcome("error", f"{type(e).__name__}: {e}", timings=_total(timings, t_start))
+        out.timings = _total(timings, t_start)
+        return out
+
+    def _solve_persistent(self, d, timings: dict) -> Outcome:
+        t0 = time.perf_counter()
+        pm, is_full_build = self._params_of(d)
+        sig = signature(d, pm)
+        if self.model is None:
+            reason = "first variant of this worker"
+        else:
+            reason = signature_difference(self.sig, sig) or ""
+        timings["params_seconds"] = time.perf_counter() - t0
+        rebuilt = bool(reason) and self.model is not None
+        if reason:
+            t0 = time.perf_counter()
+            self._install(pm if is_full_build else build_model(d), sig)
+            self.rebuilds += rebuilt
+            timings["build_seconds"] = time.perf_counter() - t0
+        else:
+            t0 = time.perf_counter()
+            self._push(self._copy_params(pm))
+            timings["params_seconds"] += time.perf_counter() - t0
+        m = self.model
+        info = SolveInfo()
+        info.build_seconds = timings["build_seconds"]
+        info.objective_scale = self.scale
+        t0 = time.perf_counter()
+        try:
+            self._solve_live(info)
+        finally:
+            if self.deps is None:  # set_instance ran inside this solve: index the helpers now
+                self.deps = _helpers_by_param(self.opt)
+        info.objective = pyo.value(m.weighted_objective)
+        info.stage_values = {s: pyo.value(m.stage_expr[s]) for s in STAGES}
+        timings["solve_seconds"] = time.perf_counter() - t0
+        out = self._extract(m, d, info, "weighted", timings)
+        out.rebuilt, out.rebuild_reason = rebuilt, reason if rebuilt else ""
+        return out
+
+    def _solve_live(self, info: SolveInfo) -> None:
+        """Solve the live model with the worker's HiGHS object; the status rules of
+        ``planner.solve._run`` (which scales the objective anew on every call by adding and
+        deleting a component: not for a persistent model, where the scaled objective is built
+        once in :meth:`_install`)."""
+        t0 = time.perf_counter()
+        try:
+            res = self.opt.solve(
+                self.model,
+                load_solutions=False,
+                raise_exception_on_nonoptimal_result=False,
+                time_limit=self.options.get("time_limit"),
+                rel_gap=self.options.get("mip_gap"),
+                threads=1,
+                solver_options=dict(HIGHS_OPTIONS),
+            )
+        finally:
+            info.solve_seconds += time.perf_counter() - t0
+        tc, ss = res.termination_condition, res.solution_status
+        if tc in (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible, TerminationCondition.infeasibleOrUnbounded):
+            raise InfeasibleError("the plan is infeasible: no decisions satisfy every constraint")
+        if tc == TerminationCondition.unbounded:
+            raise InfeasibleError("the plan is unbounded: the objective can improve without end (check the objective weights)")
+        if tc in (TerminationCondition.interrupted, TerminationCondition.unknown) and _interrupted(self.opt):
+            raise KeyboardInterrupt
+        limit = LIMIT_NAMES.get(tc)
+        if ss not in (SolutionStatus.optimal, SolutionStatus.feasible):
+            if limit is not None:
+                raise SolveError(f"no plan within the solver's {limit}: HiGHS stopped before it found any feasible plan", 4)
+            raise SolveError(f"HiGHS returned no plan (termination: {tc.name})", 4)
+        res.solution_loader.load_vars()
+        inc, bound = res.incumbent_objective, res.objective_bound
+        gap = None
+        if inc is not None and bound is not None and self.is_mip:
+            gap = abs(inc - bound) / max(abs(inc), 1e-10)
+            gap = 0.0 if gap < 1e-12 else gap
+        info.mip_gap = gap or 0.0
+        if tc != TerminationCondition.convergenceCriteriaSatisfied:
+            what = limit or f"termination '{tc.name}'"
+            info.status = "time_limit_feasible" if tc == TerminationCondition.maxTimeLimit else "limit_feasible"
+            gap_text = f"MIP gap {gap:.2%}" if gap is not None else "gap unknown"
+            info.warn(f"{what} reached: the plan is the best found, not proven optimal ({gap_text}; see mip_gap)")
+        else:
+            info.status = "optimal"
+
+    def _solve_fresh(self, d, mode: str, timings: dict) -> Outcome:
+        """Build and solve from scratch (lexicographic mode, or ``persistent: false``)."""
+        t0 = time.perf_counter()
+        m = build_model(d)
+        if self.options.get("relax_integers"):
+            relax_integers(m)
+        timings["build_seconds"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        info = solve_model(m, mode, self.options.get("time_limit"), self.options.get("mip_gap"))
+        info.build_seconds = timings["build_seconds"]
+        timings["solve_seconds"] = time.perf_counter() - t0
+        out = self._extract(m, d, info, mode, timings)
+        out.rebuilt = True
+        out.rebuild_reason = "lexicographic objective: built and solved per scenario" if mode != "weighted" else "persistent re-solve switched off"
+        return out
+
+    def _extract(self, m, d, info, mode: str, timings: dict) -> Outcome:
+        from .results import Plan
+
+        t0 = time.perf_counter()
+        with frozen_expressions(m):
+            plan = Plan.from_model(m, d, info, mode)
+        out = Outcome(plan.kpis["solver_status"], "; ".join(plan.kpis.get("warnings") or []), plan.kpis, plan_series(plan))
+        timings["extract_seconds"] = time.perf_counter() - t0
+        return out
+
+
+def _total(timings: dict, t_start: float) -> dict:
+    timings = dict(timings)
+    timings["total_seconds"] = time.perf_counter() - t_start
+    return timings
+
+
+def _period_index(raw: dict, label: str, field: str) -> int:
+    h = raw.get("horizon") or {}
+    try:
+        grid = make_grid(h.get("grain", "month"), h["start"], h["periods"])
+    except Exception:
+        raise InputError(field, "cannot read the horizon to place from_period") from None
+    index = grid.index(str(label))
+    if index is None:
+        raise InputError(f"{field}.from_period", f"expected a period of the horizon {grid.labels[0]}..{grid.labels[-1]}, got '{label}'")
+    return index
