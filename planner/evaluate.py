@@ -290,8 +290,9 @@ class Cohorts:
     def __init__(self):
         self.items: list[list[float]] = []
 
-    def add(self, tau: int, amount: float) -> None:
-        self.items.append([tau, amount, amount])
+    def add(self, tau: int, amount: float, arrived: float | None = None) -> None:
+        """A cohort of ``amount`` cases left of ``arrived`` (default: all of it is left)."""
+        self.items.append([tau, amount if arrived is None else max(arrived, amount), amount])
 
     def take(self, amount: float) -> float:
         """Remove ``amount`` oldest first; returns the part that was not there (shortfall)."""
@@ -391,9 +392,9 @@ def recount(run: Run) -> Recount:
     stock, overdue = {}, {}
     for k in K:
         fifo = Cohorts()
-        start = d.case_start_cohorts(k)
+        start, arrived = d.case_start_cohorts(k), d.case_pre_arrivals(k)
         for age in reversed(range(len(start))):
-            fifo.add(-1 - age, start[age])
+            fifo.add(-1 - age, start[age], arrived[age] if age < len(arrived) else None)
         D = d.deadline_periods(k)
         stock[k], overdue[k] = np.zeros(T), np.zeros(T)
         for t in range(T):
@@ -458,7 +459,7 @@ def recount(run: Run) -> Recount:
     pl = inst.placement
     national = d.s("placement.housing_supply")
     norm = d.placement_norm_periods()
-    start_waiting = d.placement_start_cohorts()
+    start_waiting, linked_before = d.placement_start_cohorts(), d.placement_pre_arrivals()
     new_ph = sum(
         (persons[k] * grant[k] * decided[k] for k in K if cts[k].grants_need_housing), np.zeros(T)
     )
@@ -472,7 +473,7 @@ def recount(run: Run) -> Recount:
         housed, accel = plc[r]["housed_regular"], plc[r]["accelerated"]
         fifo = Cohorts()
         for age in reversed(range(len(start_waiting))):
-            fifo.add(-1 - age, s * start_waiting[age])
+            fifo.add(-1 - age, s * start_waiting[age], s * linked_before[age] if age < len(linked_before) else None)
         prev = fifo.total()
         for t in range(T):
             linked = s * new_ph[t]

@@ -87,6 +87,26 @@ class InstanceData:
             return list(ct.start_stock_by_age)
         return fifo_cohorts(ct.start_stock, ct.pre_horizon_inflow or [])
 
+    def case_pre_arrivals(self, k: str) -> list[float]:
+        """Cases that ARRIVED per period before the start, by age (index 0: the period before).
+
+        With ``pre_horizon_inflow`` these are the full arrivals (the start stock holds the newest
+        of them, FIFO); with ``start_stock_by_age`` only what is left is known, so that is used.
+        The FIFO window counts arrivals: a partly decided oldest cohort is young for the share
+        ``min(left, f x arrived)``, which is what ``overdue >= stock - young arrivals`` gives.
+        """
+        ct = self.instance.case_types[k]
+        if ct.start_stock_by_age is not None:
+            return list(ct.start_stock_by_age)
+        return list(reversed(ct.pre_horizon_inflow or []))
+
+    def placement_pre_arrivals(self) -> list[float]:
+        """National permit holders linked per period before the start, by age (see case_pre_arrivals)."""
+        p = self.instance.placement
+        if p.start_waiting_by_age is not None:
+            return list(p.start_waiting_by_age)
+        return list(reversed(p.pre_horizon_linked or []))
+
     def placement_start_cohorts(self) -> list[float]:
         """National permit holders waiting at the start, by age (split by quota share per region)."""
         p = self.instance.placement
@@ -120,7 +140,7 @@ class InstanceData:
         until = self.instance.locations[loc].open_until
         if until is None:
             return self.grid.T - 1
-        return min(self.grid.T - 1, self.grid.offset(until))
+        return max(-1, min(self.grid.T - 1, self.grid.offset(until)))
 
     def measure_costs(self) -> list[float]:
         """EUR per period of the measures in force: one-off in the start period, then per period."""

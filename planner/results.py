@@ -189,7 +189,7 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 def resolved_yaml(d) -> str:
     """The instance after validation, every series written out per period."""
-    raw = d.instance.model_dump(mode="json")
+    raw = d.instance.model_dump()  # python mode: integer keys (budget years) stay integers
     for path, values in d.series.items():
         node = raw
         *parents, leaf = path.split(".")

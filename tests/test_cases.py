@@ -197,3 +197,18 @@ def test_outsourced_cases_still_take_ind_hours():
         m.dec_out["x", t].fix(4 if t == 2 else 0)
     solve_model(m)
     assert cases.table(m, d).decided_internal.tolist() == pytest.approx([5, 5, 3, 5], abs=1e-6)
+
+
+def test_partly_decided_oldest_cohort_counts_its_arrivals():
+    """Pre-horizon inflow [100, 0] (100 arrived two months before the start, none in the month
+    before), start stock 60 (FIFO: 60 of those 100 are left), deadline 2.5 months, no inflow, no
+    staff. At the end of period 0 the cohort of period -2 is 2 months old: the later half of its
+    100 arrivals (50) is still young, the 60 left are its latest arrivals, so 60 - 50 = 10 are
+    overdue (not 60 - 0.5 x 60 = 30). End of period 1: the cohort is 3 months old: all 60 overdue.
+    """
+    raw = tiny(
+        horizon={"periods": 2},
+        case_types={"x": {"start_stock": 60, "pre_horizon_inflow": [100, 0], "deadline_months": 2.5}},
+    )
+    m, d, _ = solve_raw(raw)
+    assert cases.table(m, d).overdue.tolist() == pytest.approx([10, 60], abs=1e-9)

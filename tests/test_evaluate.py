@@ -422,16 +422,14 @@ def test_evaluate_is_written_apart_from_the_model():
     assert not {m for m in imported if m.split(".")[0] == "pyomo" or m in forbidden or m.startswith(".model.")}
 
 
-@pytest.mark.xfail(strict=True, reason="model: keeping open a location whose planned close is more than one period before the start is free (existing_last_period < -1)")
 def test_keep_open_cost_of_a_location_closed_before_the_start(tmp_path):
     """An existing location planned to close in 2023-06 (7 periods before the 2024-01 start) is
     needed (50 persons, 50 places, no crisis capacity) and kept open. Keeping it open costs
     EUR 100 x 50 places = EUR 5,000, due in the first period past the planned close, i.e. the
-    first period of the horizon. The model charges it in period existing_last_period + 1 = -6,
-    outside the horizon, so its costs.csv says EUR 0; the recount says EUR 5,000."""
+    first period of the horizon (the model once charged it in period -6, outside the horizon)."""
     raw = tiny(
         regions={"A": {"population": 1, "crisis_capacity": 0}},
-        location_types={"t": {"lead_months": 12, "keep_open_eur_per_place": 100}},
+        location_types={"t": {"eur_per_place_year": 0, "lead_months": 12, "keep_open_eur_per_place": 100}},
         locations={"old": {"region": "A", "type": "t", "places": 50, "status": "existing", "open_until": "2023-06"}},
         reception={"occupancy_norm": 1, "other_groups": {"g": 50}},
     )

@@ -10,8 +10,8 @@ outsourced decisions, ``stock`` (end of period), ``overdue`` (cases past the dea
     overdue[k,t]     >= stock[k,t] - sum_{(tau,w) in window(t, D_k)} w * arrivals[k,tau]
     notices[k,t]      = notice_share_k * overdue[k,t]           (cost and IND hours if penalties apply)
 
-``arrivals[k,tau]`` is ``inflow_total`` inside the horizon and the start stock's cohort of age
-``-1 - tau`` before it. The overdue variable carries a positive objective weight, so at the optimum
+``arrivals[k,tau]`` is ``inflow_total`` inside the horizon and, before it, what arrived in the
+period of age ``-1 - tau`` (the pre-horizon inflow; the stock holds the newest arrivals, FIFO). The overdue variable carries a positive objective weight, so at the optimum
 it equals the FIFO count; the reported figure is recomputed exactly from the solution anyway.
 """
 
@@ -51,9 +51,17 @@ def define(m, d) -> None:
     mparam(m, "case_eur_per_notice", m.K, values={k: cts[k].penalties.eur_per_notice for k in K})
     mparam(m, "case_hours_per_notice", m.K, values={k: cts[k].penalties.ind_hours_per_notice for k in K})
 
-    cohorts = {k: d.case_start_cohorts(k) for k in K}
-    m.case_cohort_index = pyo.Set(dimen=2, initialize=[(k, a) for k in K for a in range(len(cohorts[k]))], ordered=True)
-    mparam(m, "case_start_cohort", m.case_cohort_index, values={(k, a): c for k in K for a, c in enumerate(cohorts[k])})
+    mparam(m, "case_start_stock", m.K, values={k: sum(d.case_start_cohorts(k)) for k in K})
+    arrivals_before = {k: d.case_pre_arrivals(k) for k in K}
+    m.case_pre_arrival_index = pyo.Set(
+        dimen=2, initialize=[(k, a) for k in K for a in range(len(arrivals_before[k]))], ordered=True
+    )
+    mparam(
+        m,
+        "case_pre_arrival",
+        m.case_pre_arrival_index,
+        values={(k, a): c for k in K for a, c in enumerate(arrivals_before[k])},
+    )
 
     follow = [k for k in K if cts[k].follow_on is not None]
     m.K_follow = pyo.Set(initialize=follow, ordered=True)
@@ -91,11 +99,8 @@ def define(m, d) -> None:
 
     m.case_inflow_total = pyo.Expression(m.K, m.T, rule=inflow_rule)
 
-    def start_stock(k):
-        return sum(m.case_start_cohort[k, a] for a in range(len(cohorts[k])))
-
     def balance_rule(m, k, t):
-        prev = m.stock[k, t - 1] if t > 0 else start_stock(k)
+        prev = m.stock[k, t - 1] if t > 0 else m.case_start_stock[k]
         return m.stock[k, t] == prev + m.case_inflow_total[k, t] - m.dec_int[k, t] - m.dec_out[k, t]
 
     m.case_balance = pyo.Constraint(m.K, m.T, rule=balance_rule)
@@ -108,7 +113,7 @@ def define(m, d) -> None:
         if tau >= 0:
             return m.case_inflow_total[k, tau]
         a = -1 - tau
-        return m.case_start_cohort[k, a] if a < len(cohorts[k]) else 0.0
+        return m.case_pre_arrival[k, a] if a < len(arrivals_before[k]) else 0.0
 
     def fifo_rule(m, k, t):
         young = sum(w * arrivals(k, tau) for tau, w in fifo_window(t, d.deadline_periods(k)))
@@ -135,14 +140,14 @@ def define(m, d) -> None:
 
 def overdue_exact(m, d, k: str) -> list[float]:
     """FIFO overdue counts recomputed from the solution (what a cohort simulation counts)."""
-    cohorts = d.case_start_cohorts(k)
+    before = d.case_pre_arrivals(k)
     arrivals = [val(m.case_inflow_total[k, t]) for t in range(d.grid.T)]
 
     def arr(tau):
         if tau >= 0:
             return arrivals[tau]
         a = -1 - tau
-        return cohorts[a] if a < len(cohorts) else 0.0
+        return before[a] if a < len(before) else 0.0
 
     out = []
     for t in range(d.grid.T):

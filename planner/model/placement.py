@@ -45,9 +45,10 @@ def define(m, d) -> None:
     mparam(m, "place_accelerated_total", values=pl.accelerated_total)
     mparam(m, "place_accelerated_eur", values=pl.accelerated_eur_per_person)
     mparam(m, "place_ready_share", values=pl.accelerated_ready_share)
-    cohorts = d.placement_start_cohorts()
-    m.place_cohort_index = pyo.Set(initialize=range(len(cohorts)), ordered=True)
-    mparam(m, "place_start_cohort", m.place_cohort_index, values=dict(enumerate(cohorts)))
+    mparam(m, "place_start_waiting", values=sum(d.placement_start_cohorts()))
+    before = d.placement_pre_arrivals()
+    m.place_pre_arrival_index = pyo.Set(initialize=range(len(before)), ordered=True)
+    mparam(m, "place_pre_arrival", m.place_pre_arrival_index, values=dict(enumerate(before)))
 
     m.housed = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="permit holders housed regularly")
     m.accelerated = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="permit holders placed via accelerated placement")
@@ -63,7 +64,7 @@ def define(m, d) -> None:
     m.linked = pyo.Expression(m.R, m.T, rule=lambda m, r, t: m.place_quota_share[r] * m.place_new_permit_holders[t])
 
     def start_waiting(r):
-        return m.place_quota_share[r] * sum(m.place_start_cohort[a] for a in range(len(cohorts)))
+        return m.place_quota_share[r] * m.place_start_waiting
 
     # row scale (numerics only, see common.PLACEMENT_ROW_SCALE_MAX): a constant, so a what-if that
     # changes the quota shares leaves every row exact (a row times any positive number is the same row)
@@ -97,7 +98,7 @@ def define(m, d) -> None:
         if tau >= 0:
             return m.linked[r, tau]
         a = -1 - tau
-        return m.place_quota_share[r] * m.place_start_cohort[a] if a < len(cohorts) else 0.0
+        return m.place_quota_share[r] * m.place_pre_arrival[a] if a < len(before) else 0.0
 
     def fifo_rule(m, r, t):
         young = sum(w * arrivals(r, tau) for tau, w in fifo_window(t, norm))
@@ -114,14 +115,14 @@ def define(m, d) -> None:
 def overdue_exact(m, d, r: str) -> list[float]:
     """Permit holders past the norm, recomputed from the solution by the FIFO rule."""
     share = val(m.place_quota_share[r])
-    cohorts = d.placement_start_cohorts()
+    before = d.placement_pre_arrivals()
     linked = [val(m.linked[r, t]) for t in range(d.grid.T)]
 
     def arr(tau):
         if tau >= 0:
             return linked[tau]
         a = -1 - tau
-        return share * cohorts[a] if a < len(cohorts) else 0.0
+        return share * before[a] if a < len(before) else 0.0
 
     norm = d.placement_norm_periods()
     return [
