@@ -73,22 +73,18 @@ def compare(instance_path, packages: list[str], out, status_quo: bool = True, so
 
 
 def write_plots(plans: dict, out: Path) -> list[Path]:
-    """The comparison plots, if the plotting module is available."""
-    try:
-        from . import plots
-    except ImportError:  # pragma: no cover - plots are part of the package
-        return []
+    """Overdue cases per month per package; occupancy against places with crisis shelter shaded;
+    cost per component (by year, per package)."""
+    from .plots import cost_by_run, occupancy_by_run, overdue_by_run, png_bytes
+
+    runs = {name: plan.tables for name, plan in plans.items()}
     written = []
-    tables = {name: plan.tables for name, plan in plans.items()}
-    for name, fn in (
-        ("overdue_per_month.png", getattr(plots, "overdue_comparison", None)),
-        ("occupancy_vs_places.png", getattr(plots, "occupancy_comparison", None)),
-        ("cost_per_component.png", getattr(plots, "cost_comparison", None)),
+    for name, fig in (
+        ("overdue_per_month.png", overdue_by_run(runs, title="Overdue cases per month")),
+        ("occupancy_vs_places.png", occupancy_by_run(runs, title="COA occupancy against places")),
+        ("cost_per_component.png", cost_by_run(runs, title="Cost per component")),
     ):
-        if fn is None:
-            continue
-        fig = fn(tables)
-        fig.savefig(out / name, dpi=110, metadata={"Software": None})
+        (out / name).write_bytes(png_bytes(fig))
         written.append(out / name)
     return written
 

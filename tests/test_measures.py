@@ -104,6 +104,8 @@ def test_package_comparison_ranks_as_derived(tmp_path):
     assert workbook.shape == csv.shape
     for name in ("status-quo", "none", "both"):
         assert (tmp_path / "cmp" / name / "kpis.json").exists()
+    for png in ("overdue_per_month.png", "occupancy_vs_places.png", "cost_per_component.png"):
+        assert (tmp_path / "cmp" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_unknown_package_is_a_one_line_error(tmp_path):
