@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -80,12 +81,17 @@ def _cmd_solve(args) -> int:
     from .loading import load_instance
     from .solve import solve
 
+    if args.choose_measures:
+        return _choose(args)
     d = load_instance(args.instance, overrides=args.set, package=args.package)
     if args.diagnose:
         from .diagnose import diagnose
 
         diagnosis = diagnose(d, time_limit=args.time_limit, with_iis=True)
         print(diagnosis.report())
+        if args.iis_file and diagnosis.iis is not None:
+            Path(args.iis_file).write_text("".join(f"{name}\n" for name in diagnosis.iis), encoding="utf-8")
+            print(f"IIS: {len(diagnosis.iis)} names written to {args.iis_file}")
         if diagnosis.infeasible:
             print(f"error: {diagnosis.message()}", file=sys.stderr)
             return 3
@@ -108,6 +114,32 @@ def _report(plan, out) -> None:
         f"permit-holder months over norm {k['permit_holder_months_over_norm']:,.0f}; "
         f"cost EUR {k['total_cost_eur'] / 1e6:,.1f} million; written to {out}"
     )
+
+
+def _choose(args) -> int:
+    from .choose import choose_and_report
+    from .loading import load_raw, validate_dict
+    from .overrides import apply_assignments
+
+    if args.package:
+        raise InputError("--package", "--choose-measures picks the package itself; leave --package out")
+    path = Path(args.instance)
+    raw = load_raw(path)
+    if args.set:
+        raw = apply_assignments(validate_dict(raw, path).instance.model_dump(), args.set)
+    names = [n.strip() for n in args.measures.split(",") if n.strip()] if args.measures else None
+    plan = choose_and_report(raw, path, names, args.time_limit, args.mip_gap, args.commit_periods)
+    out = Path(args.out) if args.out else Path("results") / f"{plan.data.name}-chosen"
+    plan.write(out)
+    _report(plan, out)
+    c = plan.kpis["choose_measures"]
+    print(f"chosen measures: {', '.join(c['chosen']) or 'none'}")
+    for name, v in c["values"].items():
+        verb = "adopted, buys" if v["adopted"] else "not adopted, would buy"
+        print(f"  {name}: {verb} {v['buys']:,.2f} objective units")
+    for name, why in c["refused"].items():
+        print(f"  {name}: cannot be chosen inside the model ({why})")
+    return 0
 
 
 def _cmd_simulate(args) -> int:
@@ -201,6 +233,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="only diagnose feasibility: which budgets or IND hours must give and by how much, and HiGHS's "
         "irreducible infeasible subset; writes no run folder (exit 0 feasible, 3 infeasible)",
     )
+    s.add_argument("--iis-file", metavar="PATH", help="with --diagnose: write every IIS row and bound, one per line, to PATH")
     s.add_argument(
         "--set",
         action="append",
@@ -210,6 +243,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--commit-periods", type=_whole, help="first periods whose decisions go to plan_quarter.csv (default 3 on a month grid, 13 on a week grid)")
     s.add_argument("--package", help="put a package of measures (or one measure) in force, e.g. letter")
+    s.add_argument("--choose-measures", action="store_true", help="let the optimiser choose which measures to adopt (binary decisions inside the budget)")
+    s.add_argument("--measures", help="with --choose-measures: the candidates, comma-separated (default: every measure that is not a risk)")
     s.set_defaults(func=_cmd_solve)
 
     sim = sub.add_parser("simulate", help="the status quo: decisions by the instance's rules, same accounting and outputs as solve")
@@ -263,6 +298,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; no run folder written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `planner solve --diagnose ... | head`: stop quietly
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the interpreter flushes it at exit
+        except OSError:
+            pass
+        return 141
 
 
 if __name__ == "__main__":

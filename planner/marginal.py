@@ -55,7 +55,7 @@ def marginal_values(m, d) -> pd.DataFrame:
         for v, value, domain in saved:
             v.unfix()
             v.domain = domain
-            v.value = value
+            v.set_value(value, skip_validation=True)  # HiGHS's 0.9999999 stays as it was
 
     w_eur = pyo.value(m.w_cost) / COST_UNIT  # objective units per EUR
     labels = d.grid.labels

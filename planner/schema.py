@@ -231,6 +231,7 @@ class Measure(Strict):
 
     name: str = ""
     description: str = ""
+    kind: Literal["measure", "risk"] = Field("measure", description="A risk is a change that may happen, never a candidate for --choose-measures.")
     source: str = Field("", description="Where the measure and its effect size come from (letter line, assumption).")
     start: str | None = Field(
         None,
