@@ -40,6 +40,27 @@ def tiny(**overrides) -> dict:
     return merge(base, overrides)
 
 
+def ranking_instance(**measure_overrides) -> dict:
+    """The outsourcing instance of tests/test_cases.py with two measures.
+
+    Inflow 10 a month, deadline 1 month, 5 internal decisions a month (50 h, 10 h a case), cost
+    weight 1 per million EUR, outsourcing at EUR 0.5 million a case; overdue without measures
+    0, 0, 5, 10 (15 case-months).
+    'outsource': capacity 8 a month from 2024-03. 'productivity': 8 h a case (6.25 decisions a
+    month). ``measure_overrides`` are merged into the measures (e.g. a cost).
+    """
+    measures = {
+        "outsource": {"changes": [{"path": "case_types.x.outsourcing_capacity", "op": "set", "value": 8, "from_period": "2024-03"}]},
+        "productivity": {"changes": [{"path": "case_types.x.hours_per_case", "op": "set", "value": 8}]},
+    }
+    return tiny(
+        case_types={"x": {"inflow": 10, "deadline_months": 1, "outsourcing_eur_per_case": 0.5e6}},
+        staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 600}},
+        objective={"cost_per_million_eur": 1},
+        measures=merge(measures, measure_overrides),
+    )
+
+
 def merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in over.items():

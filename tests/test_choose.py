@@ -1,14 +1,14 @@
 """--choose-measures: adoption as binary decisions inside the budget, derived by hand."""
 
 import pytest
-from conftest import tiny
+from conftest import ranking_instance
 
 from planner.choose import choose, choose_and_report
 
 
 def _instance(budget=None):
-    """tests/test_measures.py's ranking instance (overdue without measures 0, 0, 5, 10; cost
-    weight 1 per million EUR), with 'productivity' now costing EUR 1.4 million one-off.
+    """conftest.ranking_instance (overdue without measures 0, 0, 5, 10; cost weight 1 per
+    million EUR), with 'productivity' costing EUR 1.4 million one-off and a risk.
 
     outsource alone: 10 cases at EUR 0.5 million: overdue 0, cost 5: objective 5.
     productivity alone: overdue 6.25, cost 1.4: 7.65.
@@ -18,15 +18,9 @@ def _instance(budget=None):
     Budget EUR 1.3 million: productivity (1.4) no longer fits; outsource alone with 2.6 cases in
     period 2 (each saves 2): overdue 15 - 5.2 = 9.8, cost 1.3: 11.1 < 15: outsource only.
     """
-    raw = tiny(
-        case_types={"x": {"inflow": 10, "deadline_months": 1, "outsourcing_eur_per_case": 0.5e6}},
-        staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 600}},
-        objective={"cost_per_million_eur": 1},
-        measures={
-            "outsource": {"changes": [{"path": "case_types.x.outsourcing_capacity", "op": "set", "value": 8, "from_period": "2024-03"}]},
-            "productivity": {"changes": [{"path": "case_types.x.hours_per_case", "op": "set", "value": 8}], "eur_one_off": 1.4e6},
-            "risk": {"kind": "risk", "changes": [{"path": "case_types.x.inflow", "op": "scale", "value": 2}]},
-        },
+    raw = ranking_instance(
+        productivity={"eur_one_off": 1.4e6},
+        risk={"kind": "risk", "changes": [{"path": "case_types.x.inflow", "op": "scale", "value": 2}]},
     )
     if budget is not None:
         raw["budget"] = {"total_eur": budget}

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 import yaml
-from conftest import tiny
+from conftest import ranking_instance, tiny
 
 from planner.errors import InputError
 from planner.measures import apply_measures, apply_package
@@ -61,26 +61,15 @@ def test_bad_measures_name_the_measure(measure, fragment):
 
 
 def _ranking_instance():
-    """As tests/test_cases.py's outsourcing instance: inflow 10 a month, deadline 1 month, 5
-    internal decisions a month (50 h, 10 h a case), cost weight 1 per million EUR; overdue
-    without measures 0, 0, 5, 10 (15 case-months).
+    """conftest.ranking_instance with a package 'both'.
 
-    'outsource': capacity 8 a month from 2024-03 at EUR 0.5 million a case: 10 outsourced cases
-    (at least 5 in 2024-03) bring overdue to 0.
-    'productivity': 8 h a case: 6.25 decisions a month: stock 3.75, 7.5, 11.25, 15 and overdue
+    'outsource': 10 outsourced cases (at least 5 in 2024-03) bring overdue to 0.
+    'productivity': 6.25 decisions a month: stock 3.75, 7.5, 11.25, 15 and overdue
     0, 0, 1.25, 5 (6.25 case-months).
     'both': 0. Ranking by overdue case-months: both = outsource (0) < productivity (6.25) < none (15).
     """
-    raw = tiny(
-        case_types={"x": {"inflow": 10, "deadline_months": 1, "outsourcing_eur_per_case": 0.5e6}},
-        staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 600}},
-        objective={"cost_per_million_eur": 1},
-        measures={
-            "outsource": {"changes": [{"path": "case_types.x.outsourcing_capacity", "op": "set", "value": 8, "from_period": "2024-03"}]},
-            "productivity": {"changes": [{"path": "case_types.x.hours_per_case", "op": "set", "value": 8}]},
-        },
-        packages={"both": ["outsource", "productivity"]},
-    )
+    raw = ranking_instance()
+    raw["packages"] = {"both": ["outsource", "productivity"]}
     return raw
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, clean, fifo_window, mparam, series_values, val
+from .common import COST_UNIT, clean, fifo_overdue, fifo_window, mparam, series_values, val
 
 
 def define(m, d) -> None:
@@ -140,20 +140,13 @@ def define(m, d) -> None:
 
 def overdue_exact(m, d, k: str) -> list[float]:
     """FIFO overdue counts recomputed from the solution (what a cohort simulation counts)."""
-    before = d.case_pre_arrivals(k)
-    arrivals = [val(m.case_inflow_total[k, t]) for t in range(d.grid.T)]
-
-    def arr(tau):
-        if tau >= 0:
-            return arrivals[tau]
-        a = -1 - tau
-        return before[a] if a < len(before) else 0.0
-
-    out = []
-    for t in range(d.grid.T):
-        young = sum(w * arr(tau) for tau, w in fifo_window(t, d.deadline_periods(k)))
-        out.append(max(0.0, val(m.stock[k, t]) - young))
-    return out
+    T = range(d.grid.T)
+    return fifo_overdue(
+        [val(m.stock[k, t]) for t in T],
+        [val(m.case_inflow_total[k, t]) for t in T],
+        d.case_pre_arrivals(k),
+        d.deadline_periods(k),
+    )
 
 
 def table(m, d) -> pd.DataFrame:

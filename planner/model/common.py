@@ -61,6 +61,25 @@ def fifo_window(t: int, deadline: float) -> list[tuple[int, float]]:
     return window
 
 
+def fifo_overdue(stocks: list[float], arrivals: list[float], before: list[float], deadline: float) -> list[float]:
+    """Overdue counts of a FIFO stock, recounted from a solution (what a cohort simulation counts).
+
+    ``arrivals[t]`` inside the horizon, ``before[a]`` what arrived ``a + 1`` periods before it;
+    ``overdue[t] = max(0, stock[t] - sum_{(tau, w) in window(t, deadline)} w * arrivals[tau])``.
+    """
+
+    def arrived(tau: int) -> float:
+        if tau >= 0:
+            return arrivals[tau]
+        a = -1 - tau
+        return before[a] if a < len(before) else 0.0
+
+    return [
+        max(0.0, stock - sum(w * arrived(tau) for tau, w in fifo_window(t, deadline)))
+        for t, stock in enumerate(stocks)
+    ]
+
+
 def val(x) -> float:
     """Value of a variable or expression after a solve (0 for an unused variable)."""
     v = pyo.value(x, exception=False)

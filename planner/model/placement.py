@@ -21,7 +21,7 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, PLACEMENT_ROW_SCALE_MAX, clean, fifo_window, mparam, series_values, val
+from .common import COST_UNIT, PLACEMENT_ROW_SCALE_MAX, clean, fifo_overdue, fifo_window, mparam, series_values, val
 
 
 def define(m, d) -> None:
@@ -113,22 +113,15 @@ def define(m, d) -> None:
 
 
 def overdue_exact(m, d, r: str) -> list[float]:
-    """Permit holders past the norm, recomputed from the solution by the FIFO rule."""
+    """Permit holders past the norm, recounted from the solution by the FIFO rule."""
     share = val(m.place_quota_share[r])
-    before = d.placement_pre_arrivals()
-    linked = [val(m.linked[r, t]) for t in range(d.grid.T)]
-
-    def arr(tau):
-        if tau >= 0:
-            return linked[tau]
-        a = -1 - tau
-        return share * before[a] if a < len(before) else 0.0
-
-    norm = d.placement_norm_periods()
-    return [
-        max(0.0, val(m.waiting[r, t]) - sum(w * arr(tau) for tau, w in fifo_window(t, norm)))
-        for t in range(d.grid.T)
-    ]
+    T = range(d.grid.T)
+    return fifo_overdue(
+        [val(m.waiting[r, t]) for t in T],
+        [val(m.linked[r, t]) for t in T],
+        [share * a for a in d.placement_pre_arrivals()],
+        d.placement_norm_periods(),
+    )
 
 
 def table(m, d) -> pd.DataFrame:
