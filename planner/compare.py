@@ -2,7 +2,7 @@
 
 ``planner compare INSTANCE --packages none,letter,all`` writes into the output folder one run
 folder per package (``<package>/``) plus ``status-quo/`` (the status quo of the base instance),
-``comparison.csv`` and ``comparison.xlsx`` (rows: KPIs with units; columns: status quo and
+``comparison.csv``, ``comparison.xlsx`` and ``comparison.md`` (rows: KPIs with units; columns: status quo and
 packages) and the comparison plots.
 """
 
@@ -68,6 +68,7 @@ def compare(instance_path, packages: list[str], out, status_quo: bool = True, so
     table.to_csv(out / "comparison.csv", index=False, float_format="%.6f", lineterminator="\n")
     with pd.ExcelWriter(out / "comparison.xlsx", engine="openpyxl") as writer:
         table.to_excel(writer, sheet_name="comparison", index=False)
+    (out / "comparison.md").write_text(markdown_table(table) + "\n", encoding="utf-8")
     write_plots(plans, out)
     return table, plans
 
@@ -97,4 +98,13 @@ def terminal_table(table: pd.DataFrame) -> str:
     for _, row in table.iterrows():
         label = f"{row.kpi} ({row.unit})"
         lines.append(f"{label:<{width}}" + "".join(f"{row[r]:>16,.0f}" for r in runs))
+    return "\n".join(lines)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The comparison as a Markdown table (as shown in the README)."""
+    runs = [c for c in table.columns if c not in ("kpi", "unit")]
+    lines = ["| KPI | unit | " + " | ".join(runs) + " |", "|---|---|" + "---:|" * len(runs)]
+    for _, row in table.iterrows():
+        lines.append(f"| {row.kpi} | {row.unit} | " + " | ".join(f"{row[r]:,.0f}" for r in runs) + " |")
     return "\n".join(lines)
