@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 
-from .errors import InfeasibleError, SolveError
+from .errors import InfeasibleError
 from .model import build_model
 from .model.common import COST_ROW_SCALE, COST_UNIT
 
@@ -67,6 +67,9 @@ GROUPS = (
 SLACK_TOL = 1e-6
 """Slack (in row units) below this is solver round-off, not a shortfall."""
 
+ELASTIC_MIP_GAP = 1e-6
+"""Relative MIP gap of the elastic re-solve: the shortfalls are minimal to this precision."""
+
 
 def money(eur: float) -> str:
     """'EUR 41.2 million' from EUR 1 million up, 'EUR 3,333' below."""
@@ -75,8 +78,9 @@ def money(eur: float) -> str:
     return f"EUR {eur:,.0f}"
 
 
-def hours(h: float) -> str:
-    return f"{h:,.0f} hours" if abs(h) >= 1 else f"{h:.2f} hours"
+def hours(h: float, what: str = "hours") -> str:
+    """'1,234 hours' (two decimals below one hour)."""
+    return f"{h:,.0f} {what}" if abs(h) >= 1 else f"{h:.2f} {what}"
 
 
 @dataclass
@@ -144,7 +148,7 @@ class Diagnosis:
                     f"over {len(rows)} periods from {rows[0].period} to {rows[-1].period} "
                     f"(most in {worst.period}: {hours(worst.amount)})"
                 )
-            out.append(f"IND staff pool '{pool}' is short by {hours(total)} of productive hours {where}")
+            out.append(f"IND staff pool '{pool}' is short by {hours(total, 'productive hours')} {where}")
         return out
 
     def message(self, fallback: str = "the plan is infeasible") -> str:
@@ -173,7 +177,8 @@ class Diagnosis:
         if self.status == "feasible":
             lines.append("  feasible: a plan exists within every budget and every pool's hours; nothing has to give")
         elif self.status == "infeasible":
-            lines.append(f"  infeasible: {len(self.statements())} limit(s) must give")
+            n = len(self.statements())
+            lines.append(f"  infeasible: {n} limit{'s' if n > 1 else ''} must give")
             lines += [f"  - {s}" for s in self.statements()]
         else:
             lines.append(
@@ -181,11 +186,32 @@ class Diagnosis:
                 "fixed decisions or the structure of the instance"
             )
         if self.iis is not None:
-            lines.append(f"Irreducible infeasible subset (HiGHS IIS on the LP relaxation, {len(self.iis)} rows and bounds):")
-            lines += [f"  {name}" for name in self.iis]
+            rows = [n for n in self.iis if not n.startswith("bounds of ")]
+            bounds = [n.removeprefix("bounds of ") for n in self.iis if n.startswith("bounds of ")]
+            lines.append(
+                f"Irreducible infeasible subset (HiGHS IIS on the LP relaxation): {len(rows)} row(s), "
+                f"{len(bounds)} variable bound(s)"
+            )
+            lines += _grouped(rows, "row", IIS_LIST_MAX)
+            lines += _grouped(bounds, "bound on", IIS_LIST_MAX)
         elif self.iis_note:
             lines.append(f"IIS: {self.iis_note}")
         return "\n".join(lines)
+
+
+IIS_LIST_MAX = 20
+"""Up to this many IIS rows (or bounds) are listed one by one; more are summarised per component."""
+
+
+def _grouped(names: list[str], label: str, limit: int) -> list[str]:
+    if not names:
+        return []
+    if len(names) <= limit:
+        return [f"  {label}: {n}" for n in names]
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        groups.setdefault(n.split("[")[0], []).append(n)
+    return [f"  {label}: {comp} ({len(items)}, e.g. {items[0]})" for comp, items in groups.items()]
 
 
 # --- the elastic model ---------------------------------------------------------------------------
@@ -247,30 +273,31 @@ def diagnose(d, time_limit: float | None = None, prepare=None, with_iis: bool | 
     """Diagnose instance ``d``: which budgets and IND hours must give, and by how much.
 
     ``prepare(m)``, if given, is applied to the freshly built model first (e.g. the fixed decisions
-    of the status quo). ``with_iis``: also compute HiGHS's IIS (default: only when the elastic
-    re-solve cannot explain the infeasibility). ``time_limit``: seconds for each solver call.
+    of the status quo). ``with_iis``: True computes HiGHS's IIS whenever the plan is infeasible;
+    None (default) only when the elastic re-solve cannot explain it; False never.
+    ``time_limit``: seconds for each solver call.
     """
-    from .solve import SolveInfo, _run
     from pyomo.contrib.solver.solvers.highs import Highs
 
+    from .solve import SolveInfo, _run, check_magnitudes
+
+    check_magnitudes(d)
     t0 = time.perf_counter()
     m = build_model(d)
     if prepare is not None:
         prepare(m)
-    iis = None
-    note = ""
-    if with_iis:
-        iis, note = iis_names(m, time_limit)
     slacks = elastic_model(m)
     info = SolveInfo()
     try:
-        _run(Highs(), m, time_limit, None, info)
+        _run(Highs(), m, time_limit, ELASTIC_MIP_GAP, info)
     except InfeasibleError:
-        if iis is None and with_iis is not False:
-            iis, note = iis_names(_rebuilt(d, prepare), time_limit)
-        return Diagnosis(d.name, "unexplained", [], iis, note, time.perf_counter() - t0)
-    shortfalls = _shortfalls(d, slacks)
-    status = "infeasible" if shortfalls else "feasible"
+        status, shortfalls = "unexplained", []
+    else:
+        shortfalls = _shortfalls(d, slacks)
+        status = "infeasible" if shortfalls else "feasible"
+    iis, note = None, ""
+    if status != "feasible" and (with_iis or (with_iis is None and status == "unexplained")):
+        iis, note = iis_names(_rebuilt(d, prepare), time_limit)  # of the model as built, not the elastic one
     return Diagnosis(d.name, status, shortfalls, iis, note, time.perf_counter() - t0)
 
 

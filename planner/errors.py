@@ -3,6 +3,11 @@
 Every problem with input (instance, CSV series, overrides) is an :class:`InputError`: it names the
 file, the field path (``case_types.spoor4.deadline_months``) and what was expected, and the CLI
 prints it as one line and exits with code 2.
+
+A solve that yields no plan raises a :class:`SolveError` with its exit code: an
+:class:`InfeasibleError` (3; its message says which budget or IND hours must give and by how
+much, see :mod:`planner.diagnose`) or a :class:`LimitError` (4: the solver stopped at a limit
+before it found any plan).
 """
 
 from __future__ import annotations

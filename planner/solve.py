@@ -83,9 +83,52 @@ def objective_scale(expr) -> float:
         return 1.0
     lo, hi = min(coefs), max(coefs)
     small, large = OBJECTIVE_BAND
-    if lo >= small and hi <= large:
+    if (lo >= small and hi <= large) or not math.isfinite(hi):
         return 1.0
-    return 2.0 ** round(math.log2(math.sqrt(small * large) / math.sqrt(lo * hi)))
+    # geometric centres in log space (lo * hi may overflow); exponent clamped to a sane range
+    shift = (math.log2(small) + math.log2(large)) / 2 - (math.log2(lo) + math.log2(hi)) / 2
+    return 2.0 ** max(-60, min(60, round(shift)))
+
+
+MAGNITUDE = (1e-9, 1e12)
+"""Numbers a solve accepts: 0 or a magnitude in this range. Beyond it the model's coefficients
+leave what double-precision simplex can resolve (HiGHS treats 1e20 as infinite), and a valid but
+absurd instance would end in a solver failure instead of a message naming the field."""
+
+
+def check_magnitudes(d) -> None:
+    """Raise :class:`InputError` (exit 2) for the first number outside :data:`MAGNITUDE`."""
+    from .errors import InputError
+
+    small, large = MAGNITUDE
+    file = str(d.source) if d.source else "<instance>"
+
+    def bad(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and (abs(x) > large or 0 < abs(x) < small)
+
+    def fail(path, x):
+        raise InputError(
+            path,
+            f"{x!r} is too {'large' if abs(x) > large else 'small'} to solve reliably; expected 0 or a magnitude "
+            f"between {small:g} and {large:g}",
+            file=file,
+        )
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{path}.{k}" if path else str(k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}.{i}")
+        elif bad(node):
+            fail(path, node)
+
+    walk(d.instance.model_dump(), "")
+    for path, values in d.series.items():
+        for label, x in zip(d.grid.labels, values):
+            if bad(x):
+                fail(f"{path} (period {label})", x)
 
 
 def _is_mip(m) -> bool:
@@ -255,6 +298,7 @@ def solve(
     from .results import Plan
 
     mode = objective or d.instance.objective.mode
+    check_magnitudes(d)
     t0 = time.perf_counter()
     m = build_model(d)
     build_seconds = time.perf_counter() - t0
@@ -263,7 +307,13 @@ def solve(
     except InfeasibleError as e:
         from .diagnose import diagnose
 
-        diagnosis = diagnose(d, time_limit=time_limit)
+        try:
+            diagnosis = diagnose(d, time_limit=time_limit)
+        except LimitError:
+            raise InfeasibleError(
+                f"{e}; the diagnosis of why did not finish within --time-limit (run planner solve --diagnose "
+                "without a limit)"
+            ) from None
         raise InfeasibleError(diagnosis.message(fallback=str(e)), diagnosis=diagnosis) from None
     info.build_seconds = build_seconds
     return Plan.from_model(m, d, info, mode, commit_periods)

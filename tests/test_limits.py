@@ -1,0 +1,100 @@
+"""Solver limits: --time-limit is honoured; a MIP stopped at the limit keeps its best plan (with its
+gap in kpis.json and a warning); without any plan the run exits 4 with a clear message.
+
+nl-2022 is a MIP (location binaries) that takes a few seconds: its root LP and first heuristic
+plan come after about 0.5 s, proving optimality to a zero gap takes far longer than 3 s (> 40 s).
+"""
+
+import importlib
+import json
+from pathlib import Path
+
+import pyomo.environ as pyo
+import pytest
+
+from planner.cli import main
+from planner.errors import LimitError
+from planner.loading import load_instance
+from planner.model import build_model
+
+NL = Path(__file__).parents[1] / "instances" / "nl-2022.yaml"
+solve_mod = importlib.import_module("planner.solve")  # the module (planner.solve is also the function)
+
+
+def test_no_plan_within_the_limit_exits_4(tmp_path, capsys):
+    """0.01 s is spent before HiGHS's presolve ends: no plan, exit 4, one line, no run folder."""
+    run = tmp_path / "run"
+    code = main(["solve", str(NL), "--time-limit", "0.01", "--out", str(run)])
+    out, err = capsys.readouterr()
+    assert code == 4
+    assert err.count("\n") == 1 and err.startswith("error: no plan within the solver's time limit")
+    assert "--time-limit" in err
+    assert not run.exists() and not list(tmp_path.iterdir())
+
+
+def test_stopped_at_the_limit_keeps_the_incumbent(tmp_path, capsys):
+    """A zero gap cannot be proven in 3 s: HiGHS stops at the limit with a plan. The run folder is
+    written with status time_limit_feasible, the gap > 0 in kpis.json and a warning; the solver
+    time respects the limit (plus the model hand-over to HiGHS)."""
+    run = tmp_path / "run"
+    code = main(["solve", str(NL), "--time-limit", "3", "--mip-gap", "1e-12", "--out", str(run)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "warning: time limit reached: the plan is the best found, not proven optimal" in err
+    assert out.startswith("time_limit_feasible: ")
+    kpis = json.loads((run / "kpis.json").read_text())
+    assert kpis["solver_status"] == "time_limit_feasible"
+    assert kpis["mip_gap"] > 0
+    assert any("time limit reached" in w for w in kpis["warnings"])
+    timings = json.loads((run / "timings.json").read_text())
+    assert timings["solve_seconds"] < 3 + 3
+
+
+def test_lexicographic_keeps_the_last_finished_stage_when_time_runs_out(monkeypatch):
+    """The time limit is for the whole solve: when a later stage finds no plan before it, the plan
+    of the stage before stands (it satisfies every row) and a warning says so. The limit is
+    simulated on a tiny model (a stage that raises LimitError) so the test is exact and fast."""
+    from conftest import tiny
+    from planner.loading import validate_dict
+
+    d = validate_dict(tiny(case_types={"x": {"inflow": 5}}, staff_pools={"p": {"start_fte": 1}}))
+    m = build_model(d)
+    real_run = solve_mod._run
+    calls = []
+
+    def run(opt, m, time_limit, mip_gap, info, solver_options=None):
+        calls.append(time_limit)
+        if len(calls) == 3:  # stage 'overruns'
+            raise LimitError("no plan within the solver's time limit")
+        return real_run(opt, m, time_limit, mip_gap, info, solver_options)
+
+    monkeypatch.setattr(solve_mod, "_run", run)
+    info = solve_mod.solve_model(m, "lexicographic", time_limit=60)
+    assert info.status == "time_limit_feasible"
+    assert "stage 'overruns'" in info.warnings[0] and "stage 'crisis'" in info.warnings[0]
+    assert len(calls) == 3 and calls[0] == 60 and calls[1] <= 60  # each stage gets what is left
+    assert m.component("lex_hold") is None and m.weighted_objective.active  # the model is restored
+    assert [o.name for o in m.component_data_objects(pyo.Objective, active=True)] == ["weighted_objective"]
+
+
+def test_first_stage_without_plan_is_exit_4(monkeypatch):
+    from conftest import tiny
+    from planner.loading import validate_dict
+
+    m = build_model(validate_dict(tiny()))
+
+    def run(*args, **kwargs):
+        raise LimitError("no plan within the solver's time limit")
+
+    monkeypatch.setattr(solve_mod, "_run", run)
+    with pytest.raises(LimitError) as err:
+        solve_mod.solve_model(m, "lexicographic", time_limit=1)
+    assert err.value.exit_code == 4
+    assert m.component("lex_hold") is None
+
+
+def test_nl_objective_is_scaled_into_the_band():
+    """objective_scale centres the weighted objective's coefficients in HiGHS's band (a power of two)."""
+    m = build_model(load_instance(NL))
+    scale = solve_mod.objective_scale(m.weighted_objective.expr)
+    assert scale == 256.0
