@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from .batchfile import batch_key, dispatch_order, expand, load_batch
+from .batchfile import batch_key, dispatch_order, load_batch
 from .loading import load_raw, validate_dict
 from .persistent import Outcome, Resolver
 from .store import OK_STATUSES, BatchStore
@@ -78,7 +78,7 @@ def worker_label() -> str:
 
 
 class InlineExecutor:
-    def __init__(self, base_raw: dict, options: dict, key: str):
+    def __init__(self, base_raw: dict, options: dict):
         self.resolver = Resolver(base_raw, options)
 
     def run(self, specs):
@@ -102,6 +102,16 @@ def _pool_task(changes: list) -> tuple[Outcome, str]:
     return _POOL_RESOLVER.solve_variant(changes), worker_label()
 
 
+def _task_result(fut) -> tuple[Outcome, str]:
+    """A finished task's (outcome, worker); a task that raised is a failed variant ("error")."""
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        raise
+    except Exception as e:  # noqa: BLE001 - recorded with the variant, the batch goes on
+        return Outcome("error", f"{type(e).__name__}: {e}"), ""
+
+
 def _bounded(submit, specs, window: int, wait_some):
     """Keep at most ``window`` tasks in flight, submitted in ``specs`` order; yield as they finish."""
     it = iter(specs)
@@ -122,7 +132,7 @@ def _bounded(submit, specs, window: int, wait_some):
 
 
 class PoolExecutor:
-    def __init__(self, base_raw: dict, options: dict, key: str, workers: int):
+    def __init__(self, base_raw: dict, options: dict, workers: int):
         self.workers = workers
         self.pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=get_context("spawn"), initializer=_pool_init, initargs=(base_raw, options)
@@ -135,8 +145,7 @@ class PoolExecutor:
 
         try:
             for spec, fut in _bounded(lambda s: self.pool.submit(_pool_task, s.changes), specs, 2 * self.workers, wait_some):
-                outcome, worker = fut.result()
-                yield spec, outcome, worker
+                yield spec, *_task_result(fut)
         except BrokenProcessPool:
             raise BatchError("a worker process died (out of memory, or killed); finished variants are stored, run again with --resume") from None
 
@@ -178,10 +187,7 @@ class DaskExecutor:
             return dask_wait(futs, return_when="FIRST_COMPLETED").done
 
         for spec, fut in _bounded(lambda s: self.client.submit(_dask_task, self.payload, s.changes, pure=False), specs, self.window, wait_some):
-            if fut.status == "error":
-                raise BatchError(f"a dask task failed: {fut.exception()}")
-            outcome, worker = fut.result()
-            yield spec, outcome, worker
+            yield spec, *_task_result(fut)
 
     def close(self, cancel: bool = False) -> None:
         self.client.close()
@@ -201,9 +207,8 @@ def run_batch(
     """Solve the batch file ``batch_path``; returns what was done (the store holds the rows)."""
     t_start = time.perf_counter()
     batch_path = Path(batch_path)
-    batch, base_path = load_batch(batch_path)
+    batch, base_path, specs = load_batch(batch_path)
     base_raw = base_instance(base_path)
-    specs = expand(batch)
     options = {"objective": batch.objective, "time_limit": batch.time_limit, "mip_gap": batch.mip_gap, "relax_integers": batch.relax_integers}
     key = batch_key(base_raw, specs, options)
     folder = Path(out) if out else Path("results") / (batch.name or batch_path.stem)
@@ -218,9 +223,9 @@ def run_batch(
             if scheduler:
                 executor = DaskExecutor(base_raw, options, key, scheduler)
             elif n == 1:
-                executor = InlineExecutor(base_raw, options, key)
+                executor = InlineExecutor(base_raw, options)
             else:
-                executor = PoolExecutor(base_raw, options, key, n)
+                executor = PoolExecutor(base_raw, options, n)
             bar = _progress(len(specs), len(done), progress)
             cancel = True
             try:
@@ -237,11 +242,11 @@ def run_batch(
                 if bar is not None:
                     bar.close()
                 executor.close(cancel=cancel)
-        files = store.export(folder)
         from .batchsummary import write_summary
 
-        results = store.results()
-        table, figures = write_summary(folder, results, store.series())
+        results, series = store.results(), store.series()
+        files = store.export(folder, results, series)
+        table, figures = write_summary(folder, results, series)
         return BatchReport(
             folder=folder,
             total=len(specs),

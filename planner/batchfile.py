@@ -187,6 +187,7 @@ class ScenarioSpec:
     group: str  # scenario | grid | sample
     changes: list[dict]
     point: dict = field(default_factory=dict)
+    coords: tuple = ()  # grid points: the index of the value on each axis
 
     def overrides(self) -> list[dict]:
         """The changes as stored: path, op, value (+ from_period)."""
@@ -268,12 +269,13 @@ def expand(batch: Batch) -> list[ScenarioSpec]:
         for a, axis in enumerate(axes):
             _check_path(axis.path, f"grid.{a}.path")
         labels = [ax.path + _SUFFIX_OF[ax.op] for ax in axes]
-        for g, combo in enumerate(itertools.product(*(ax.values for ax in axes))):
+        for g, coords in enumerate(itertools.product(*(range(len(ax.values)) for ax in axes))):
+            combo = [ax.values[i] for ax, i in zip(axes, coords)]
             changes = [
                 {"path": ax.path, "op": ax.op, "value": v, "from_period": ax.from_period, "field": f"grid.{label}"}
                 for ax, v, label in zip(axes, combo, labels)
             ]
-            out.append(ScenarioSpec(len(out), f"grid-{g:04d}", "grid", changes, dict(zip(labels, combo))))
+            out.append(ScenarioSpec(len(out), f"grid-{g:04d}", "grid", changes, dict(zip(labels, combo)), coords))
     if batch.samples:
         rng = np.random.default_rng(batch.seed)
         draws = {dist.name: _draw(dist, rng, batch.samples) for dist in batch.distributions}
@@ -299,25 +301,71 @@ def expand(batch: Batch) -> list[ScenarioSpec]:
     return out
 
 
+NEAREST_NEIGHBOUR_MAX = 20_000
+"""Up to this many samples are chained by nearest neighbour (quadratic time); more are sorted."""
+
+
 def dispatch_order(specs: list[ScenarioSpec]) -> list[ScenarioSpec]:
-    """The order in which variants go to the workers: neighbours close to each other.
+    """The order in which variants go to the workers: each close to the one before.
 
-    A persistent re-solve starts from the previous variant's basis, so it is faster when the
-    previous variant was similar. Explicit scenarios keep their order; grid points already vary
-    one axis at a time; samples are sorted by their draws (numbers first, in distribution order).
-    Ids and results do not depend on this order.
+    A persistent re-solve starts from the previous variant's basis, so it needs fewer simplex
+    iterations when the previous variant was similar. Explicit scenarios keep their order; grid
+    points go in a serpentine (the inner axes turn back at their ends, so neighbours differ in one
+    value of one axis); samples are chained by nearest neighbour in their draws (each draw by its
+    rank among the samples; a choice by the position of its value), starting at the smallest
+    first draw. Ids, names and results do not depend on this order.
     """
+    scenarios = [s for s in specs if s.group == "scenario"]
+    grid = {s.coords: s for s in specs if s.group == "grid"}
     samples = [s for s in specs if s.group == "sample"]
-    others = [s for s in specs if s.group != "sample"]
+    ordered = list(scenarios)
+    if grid:
+        sizes = [max(c[i] for c in grid) + 1 for i in range(len(next(iter(grid))))]
+        ordered += [grid[c] for c in _serpentine(sizes)]
+    return ordered + [samples[i] for i in _chain(samples)]
 
-    def key(s: ScenarioSpec):
-        return tuple((0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, 0.0, repr(v)) for v in s.point.values())
 
-    return others + sorted(samples, key=key)
+def _serpentine(sizes: list[int]):
+    if not sizes:
+        yield ()
+        return
+    inner = list(_serpentine(sizes[1:]))
+    for i in range(sizes[0]):
+        for rest in inner if i % 2 == 0 else reversed(inner):
+            yield (i, *rest)
 
 
-def load_batch(path) -> tuple[Batch, Path]:
-    """Read and validate a batch file; returns the batch and the base instance's path."""
+def _chain(samples: list[ScenarioSpec]) -> list[int]:
+    if len(samples) < 3:
+        return list(range(len(samples)))
+    columns = []
+    for name in samples[0].point:
+        values = [s.point[name] for s in samples]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            columns.append(np.asarray(values, dtype=float))
+        else:
+            codes = {repr(v): i for i, v in enumerate(dict.fromkeys(repr(v) for v in values))}
+            columns.append(np.asarray([codes[repr(v)] for v in values], dtype=float))
+    # ranks, not values: a long-tailed draw (lognormal) would otherwise squeeze its bulk together
+    x = np.column_stack([np.argsort(np.argsort(c, kind="stable"), kind="stable") for c in columns]) / len(samples)
+    if len(samples) > NEAREST_NEIGHBOUR_MAX:
+        return list(np.lexsort(x.T[::-1]))
+    left = np.ones(len(samples), dtype=bool)
+    order = [int(np.argmin(x[:, 0]))]
+    left[order[0]] = False
+    for _ in range(len(samples) - 1):
+        candidates = np.flatnonzero(left)
+        j = int(candidates[np.argmin(((x[candidates] - x[order[-1]]) ** 2).sum(axis=1))])
+        order.append(j)
+        left[j] = False
+    return order
+
+
+def load_batch(path) -> tuple[Batch, Path, list[ScenarioSpec]]:
+    """Read, validate and expand a batch file: (batch, base instance path, variants).
+
+    Errors are one-line :class:`InputError` naming the batch file and the field.
+    """
     path = Path(path)
     raw = load_yaml(path, "batch file")
     try:
@@ -327,7 +375,7 @@ def load_batch(path) -> tuple[Batch, Path]:
             batch = Batch.model_validate(raw)
         except ValidationError as e:
             raise pydantic_error(e, raw) from None
-        return batch, path.parent / batch.base
+        return batch, path.parent / batch.base, expand(batch)
     except InputError as e:
         raise e.with_file(str(path)) from None
 

@@ -42,7 +42,7 @@ parameter pass are compared as well, so a new set or a conditional component is 
 
 from __future__ import annotations
 
-import math
+import logging
 import sys
 import time
 import types
@@ -206,9 +206,8 @@ class _Inert:
     """Stands in for a variable, constraint, expression or objective in the parameter pass:
     indexing, calling and arithmetic all give the stand-in again."""
 
-    def __init__(self, kind: str, index: tuple):
+    def __init__(self, kind: str):
         self.kind = kind
-        self.index = index
 
     def _same(self, *args, **kwargs):
         return self
@@ -227,7 +226,7 @@ class _Inert:
 
 def _inert_factory(kind: str):
     def make(*index, **kwargs):
-        return _Inert(kind, index)
+        return _Inert(kind)
 
     return make
 
@@ -272,15 +271,13 @@ def _real_sets(m):
 
 
 def signature(d, m) -> dict:
-    """The structure of instance ``d`` with model ``m`` (built or parameter pass)."""
-    components = []
-    for name, obj in vars(m).items():
-        if isinstance(obj, _Inert):
-            components.append((name, obj.kind, tuple(getattr(i, "name", repr(i)) for i in obj.index)))
-    for c in m.component_objects((pyo.Var, pyo.Constraint, pyo.Expression, pyo.Objective), descend_into=True):
-        kind = c.ctype.__name__
-        index = c.index_set().name if c.is_indexed() else ""
-        components.append((c.local_name, kind, (index,) if index else ()))
+    """The structure of instance ``d`` with model ``m`` (parameter pass or full build): the
+    instance's structural fields, the members of every set, the parameters and the components."""
+    components = [(name, obj.kind) for name, obj in vars(m).items() if isinstance(obj, _Inert)]
+    components += [
+        (c.local_name, c.ctype.__name__)
+        for c in m.component_objects((pyo.Var, pyo.Constraint, pyo.Expression, pyo.Objective), descend_into=True)
+    ]
     return {
         "instance": structural_view(d.instance.model_dump()),
         "sets": {s.name: tuple(s.data()) for s in _real_sets(m)},
@@ -299,8 +296,7 @@ def signature_difference(old: dict, new: dict) -> str | None:
             return f"set {name} changed"
     if old["params"] != new["params"]:
         return "the model's parameters differ"
-    # components built by the parameter pass are compared by name and kind only
-    if [c[:2] for c in old["components"]] != [c[:2] for c in new["components"]]:
+    if old["components"] != new["components"]:
         return "the model's components differ"
     return None
 
@@ -378,6 +374,27 @@ def _no_update(timer=None) -> None:
     return None
 
 
+class _NearBinaryFilter(logging.Filter):
+    """Drops Pyomo's W1001 warning for a MIP solution value within HiGHS's integrality tolerance
+    of 0 or 1 (``0.9999999999999978``): harmless, and in a batch it would print for every variant."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "not in domain Binary" not in text:
+            return True
+        try:
+            value = float(text.split("`")[1])
+        except (IndexError, ValueError):
+            return True
+        return min(abs(value), abs(value - 1)) > 1e-5
+
+
+def _quiet_near_binaries() -> None:
+    log = logging.getLogger("pyomo.core")
+    if not any(isinstance(f, _NearBinaryFilter) for f in log.filters):
+        log.addFilter(_NearBinaryFilter())
+
+
 @contextmanager
 def frozen_expressions(m):
     """Named expressions hold their current value while the block runs.
@@ -427,10 +444,11 @@ SERIES_FROM_TABLES = {
 regions)."""
 
 
-def plan_series(plan) -> list[tuple]:
+def plan_series(tables: dict) -> list[tuple]:
+    """(series, key, t, period, value) rows of :data:`SERIES_FROM_TABLES` from a plan's tables."""
     rows = []
     for name, (table, column, key) in SERIES_FROM_TABLES.items():
-        frame = plan.tables[table]
+        frame = tables[table]
         if key is None:
             values = frame.groupby("period", sort=False)[column].sum()
             rows.extend((name, "", i, p, float(v)) for i, (p, v) in enumerate(values.items()))
@@ -449,15 +467,15 @@ class Resolver:
     scratch, the reference the tests and benchmarks compare with).
     """
 
-    def __init__(self, base_raw: dict, options: dict | None = None, label: str = "<batch>"):
+    def __init__(self, base_raw: dict, options: dict | None = None):
         self.base_raw = base_raw
         self.options = dict(options or {})
-        self.label = label
         self.opt = Highs()
         self.opt.config.auto_updates.set_value(_NO_AUTO_UPDATES)
         # Changes reach HiGHS through Resolver._push; the interface's own update() (called on every
         # re-solve of the same model) would only scan the model and rebuild its index maps.
         self.opt.update = _no_update
+        _quiet_near_binaries()
         self.model = None
         self.scale = 1.0
         self.is_mip = False
@@ -465,6 +483,7 @@ class Resolver:
         self.deps: dict[int, list] | None = None
         self.live_params: list = []  # [(ParamData of the live model, path key)]
         self.rebuilds = 0
+        self.reset_reason: str | None = None
 
     # -- variants ----------------------------------------------------------------------------
 
@@ -496,7 +515,7 @@ class Resolver:
         m.weighted_objective.deactivate()
         m.batch_objective = pyo.Objective(expr=self.scale * m.weighted_objective.expr, sense=m.weighted_objective.sense)
         self.is_mip = any(v.is_integer() for v in m.component_data_objects(pyo.Var, descend_into=True))
-        self.model, self.sig, self.deps = m, sig, None
+        self.model, self.sig, self.deps, self.reset_reason = m, sig, None, None
         self.live_params = [(pd, (p.name, idx)) for p in _mutable_params(m) for idx, pd in p.items()]
 
     def _copy_params(self, pm) -> list:
@@ -555,11 +574,11 @@ class Resolver:
         pm, is_full_build = self._params_of(d)
         sig = signature(d, pm)
         if self.model is None:
-            reason = "first variant of this worker"
+            reason = self.reset_reason or "first variant of this worker"
         else:
             reason = signature_difference(self.sig, sig) or ""
         timings["params_seconds"] = time.perf_counter() - t0
-        rebuilt = bool(reason) and self.model is not None
+        rebuilt = bool(reason) and (self.model is not None or self.reset_reason is not None)
         if reason:
             t0 = time.perf_counter()
             self._install(pm if is_full_build else build_model(d), sig)
@@ -576,13 +595,16 @@ class Resolver:
         t0 = time.perf_counter()
         try:
             self._solve_live(info)
+        except SolveError:
+            raise
+        except BaseException as e:  # the HiGHS object's state is unknown: the next variant builds anew
+            self.model, self.reset_reason = None, f"the worker's model was dropped after an error ({type(e).__name__})"
+            raise
         finally:
-            if self.deps is None:  # set_instance ran inside this solve: index the helpers now
+            if self.deps is None and self.model is not None:  # set_instance ran in this solve: index the helpers
                 self.deps = _helpers_by_param(self.opt)
-        info.objective = pyo.value(m.weighted_objective)
-        info.stage_values = {s: pyo.value(m.stage_expr[s]) for s in STAGES}
         timings["solve_seconds"] = time.perf_counter() - t0
-        out = self._extract(m, d, info, "weighted", timings)
+        out = self._extract(m, d, info, "weighted", timings, objective_values=True)
         out.rebuilt, out.rebuild_reason = rebuilt, reason if rebuilt else ""
         return out
 
@@ -647,15 +669,26 @@ class Resolver:
         out.rebuild_reason = "lexicographic objective: built and solved per scenario" if mode != "weighted" else "persistent re-solve switched off"
         return out
 
-    def _extract(self, m, d, info, mode: str, timings: dict) -> Outcome:
-        from .results import Plan
-
+    def _extract(self, m, d, info, mode: str, timings: dict, objective_values: bool = False) -> Outcome:
         t0 = time.perf_counter()
         with frozen_expressions(m):
-            plan = Plan.from_model(m, d, info, mode)
-        out = Outcome(plan.kpis["solver_status"], "; ".join(plan.kpis.get("warnings") or []), plan.kpis, plan_series(plan))
+            if objective_values:  # as solve_model sets them (the stage sums are long: read frozen)
+                info.objective = pyo.value(m.weighted_objective)
+                info.stage_values = {s: pyo.value(m.stage_expr[s]) for s in STAGES}
+            kpis, tables = plan_kpis(m, d, info, mode)
+        out = Outcome(kpis["solver_status"], "; ".join(kpis.get("warnings") or []), kpis, plan_series(tables))
         timings["extract_seconds"] = time.perf_counter() - t0
         return out
+
+
+def plan_kpis(m, d, info, mode: str) -> tuple[dict, dict]:
+    """``Plan.from_model(m, d, info, mode).kpis`` and its tables, without the marginal values
+    (which re-solve the model as an LP in a new HiGHS object: for nl-2022 more than a whole
+    persistent re-solve; no KPI uses them)."""
+    from .results import Plan
+
+    plan = Plan.from_model(m, d, info, mode, marginal=False)
+    return plan.kpis, plan.tables
 
 
 def _total(timings: dict, t_start: float) -> dict:

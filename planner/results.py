@@ -125,7 +125,9 @@ class Plan:
     timings: dict = field(default_factory=dict)
 
     @classmethod
-    def from_model(cls, m, d, info, mode: str, commit_periods: int | None = None) -> "Plan":
+    def from_model(cls, m, d, info, mode: str, commit_periods: int | None = None, marginal: bool = True) -> "Plan":
+        """Tables and KPIs of a solved model. ``marginal=False`` skips the marginal values (an extra
+        LP solve no KPI needs: batches use it)."""
         tables = {
             "ind_cases": cases.table(m, d),
             "staff": staff.table(m, d),
@@ -137,7 +139,7 @@ class Plan:
         }
         commit = commit_periods or default_commit_periods(d.grid.grain)
         tables["plan_quarter"] = plan_quarter(tables, d.grid.labels, commit)
-        if mode != "simulate":  # a rule-based run has no optimum to price
+        if marginal and mode != "simulate":  # a rule-based run has no optimum to price
             from .marginal import marginal_values
 
             tables["marginal_values"] = marginal_values(m, d)

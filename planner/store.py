@@ -8,10 +8,11 @@ Tables:
 * ``results``: one row per finished variant: ``id`` (primary key), ``name``, ``origin``,
   ``overrides``, ``point``, ``status`` (``optimal``, ``time_limit_feasible``, ``infeasible``,
   ``no_solution``, ``bad_input``, ``error``), ``message``, ``rebuilt`` and ``rebuild_reason``,
-  ``worker``, the timings ``validate_s``, ``params_s``, ``build_s``, ``solve_s``, ``extract_s``,
-  ``total_s``, then every scalar KPI of ``kpis.json`` as a column (dict KPIs flattened with dots:
-  ``cost_by_component.staff_internal``; lists as JSON). A KPI column appears when a variant first
-  reports it (a new case type adds its own);
+  ``worker``, ``finished_at`` (Unix time of the commit), the timings ``validate_s``,
+  ``params_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``, then every scalar KPI of
+  ``kpis.json`` as a column (dict KPIs flattened with dots: ``cost_by_component.staff_internal``;
+  lists as JSON). A KPI column appears when a variant first reports it (a new case type adds its
+  own);
 * ``series(id, series, key, t, period, value)``: per-period series of every variant (occupancy,
   places, crisis, unsheltered, stock and overdue per case type, permit holders waiting).
 
@@ -27,6 +28,7 @@ import json
 import math
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +47,7 @@ FIXED = (
     ("rebuilt", "INTEGER"),
     ("rebuild_reason", "TEXT"),
     ("worker", "TEXT"),
+    ("finished_at", "REAL"),
 ) + tuple((t, "REAL") for t in TIMINGS)
 FIXED_NAMES = tuple(name for name, _ in FIXED)
 OK_STATUSES = ("optimal", "time_limit_feasible", "limit_feasible")
@@ -160,6 +163,7 @@ class BatchStore:
             "rebuilt": int(bool(outcome.rebuilt)),
             "rebuild_reason": outcome.rebuild_reason or None,
             "worker": worker,
+            "finished_at": time.time(),
         }
         timings = outcome.timings or {}
         for name in TIMINGS:
@@ -195,15 +199,17 @@ class BatchStore:
     def series(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT * FROM series ORDER BY id, series, key, t", self.conn)
 
-    def export(self, folder: Path) -> list[Path]:
-        """``results.csv``, ``results.parquet`` and ``series.parquet`` (written atomically)."""
+    def export(self, folder: Path, results: pd.DataFrame | None = None, series: pd.DataFrame | None = None) -> list[Path]:
+        """``results.csv``, ``results.parquet`` and ``series.parquet`` (written atomically);
+        ``results`` and ``series``: the tables if already read."""
         folder = Path(folder)
         written = []
-        results = self.results()
+        results = self.results() if results is None else results
+        series = self.series() if series is None else series
         for name, frame, writer in (
             ("results.csv", results, lambda f, p: f.to_csv(p, index=False, lineterminator="\n")),
             ("results.parquet", results, lambda f, p: f.to_parquet(p, index=False)),
-            ("series.parquet", self.series(), lambda f, p: f.to_parquet(p, index=False)),
+            ("series.parquet", series, lambda f, p: f.to_parquet(p, index=False)),
         ):
             target = folder / name
             tmp = folder / f".{name}.tmp-{os.getpid()}"
