@@ -133,22 +133,27 @@ def _series(frame: pd.DataFrame, labels, column: str) -> np.ndarray:
 # --- overdue cases ---------------------------------------------------------------------------
 
 
-def overdue_by_type(tables: dict, title: str | None = None) -> Figure:
-    """Cases past their legal deadline at the end of each period, one line per case type."""
+def _lines_per_type(tables: dict, column: str, ylabel: str, title: str) -> Figure:
+    """One line per case type of an ``ind_cases`` column over the periods."""
     ind = tables["ind_cases"]
     labels = _periods(ind)
     with _style():
         fig = Figure(figsize=SIZE, layout="constrained")
         ax = fig.add_subplot()
         for i, (k, g) in enumerate(ind.groupby("case_type", sort=False)):
-            ax.plot(range(len(labels)), _series(g, labels, "overdue"), color=PALETTE[i % len(PALETTE)], lw=1.8, label=str(k))
+            ax.plot(range(len(labels)), _series(g, labels, column), color=PALETTE[i % len(PALETTE)], lw=1.8, label=str(k))
         _period_axis(ax, labels)
         _ylim_from_zero(ax)
         _thousands(ax)
-        ax.set_ylabel(f"overdue cases (end of {_period_word(labels)})")
-        ax.set_title(title or "IND cases past the legal deadline, per case type")
+        ax.set_ylabel(f"{ylabel} (end of {_period_word(labels)})")
+        ax.set_title(title)
         _legend(ax, title="case type", loc="upper left")
     return fig
+
+
+def overdue_by_type(tables: dict, title: str | None = None) -> Figure:
+    """Cases past their legal deadline at the end of each period, one line per case type."""
+    return _lines_per_type(tables, "overdue", "overdue cases", title or "IND cases past the legal deadline, per case type")
 
 
 def overdue_by_run(runs: dict, title: str | None = None) -> Figure:
@@ -362,17 +367,4 @@ def cost_by_run(runs: dict, title: str | None = None) -> Figure:
 
 def stocks_by_type(tables: dict, title: str | None = None) -> Figure:
     """IND stock of undecided cases at the end of each period, one line per case type."""
-    ind = tables["ind_cases"]
-    labels = _periods(ind)
-    with _style():
-        fig = Figure(figsize=SIZE, layout="constrained")
-        ax = fig.add_subplot()
-        for i, (k, g) in enumerate(ind.groupby("case_type", sort=False)):
-            ax.plot(range(len(labels)), _series(g, labels, "stock"), color=PALETTE[i % len(PALETTE)], lw=1.8, label=str(k))
-        _period_axis(ax, labels)
-        _ylim_from_zero(ax)
-        _thousands(ax)
-        ax.set_ylabel(f"undecided cases (end of {_period_word(labels)})")
-        ax.set_title(title or "IND stock of undecided cases, per case type")
-        _legend(ax, title="case type", loc="upper left")
-    return fig
+    return _lines_per_type(tables, "stock", "undecided cases", title or "IND stock of undecided cases, per case type")
