@@ -684,10 +684,10 @@ class Resolver:
 def plan_kpis(m, d, info, mode: str) -> tuple[dict, dict]:
     """``Plan.from_model(m, d, info, mode).kpis`` and its tables, without the marginal values
     (which re-solve the model as an LP in a new HiGHS object: for nl-2022 more than a whole
-    persistent re-solve; no KPI uses them)."""
+    persistent re-solve; no KPI uses them) and the quarterly plan."""
     from .results import Plan
 
-    plan = Plan.from_model(m, d, info, mode, marginal=False)
+    plan = Plan.from_model(m, d, info, mode, marginal=False, quarter=False)
     return plan.kpis, plan.tables
 
 

@@ -125,9 +125,9 @@ class Plan:
     timings: dict = field(default_factory=dict)
 
     @classmethod
-    def from_model(cls, m, d, info, mode: str, commit_periods: int | None = None, marginal: bool = True) -> "Plan":
+    def from_model(cls, m, d, info, mode: str, commit_periods: int | None = None, marginal: bool = True, quarter: bool = True) -> "Plan":
         """Tables and KPIs of a solved model. ``marginal=False`` skips the marginal values (an extra
-        LP solve no KPI needs: batches use it)."""
+        LP solve no KPI needs) and ``quarter=False`` the quarterly plan: batches use both."""
         tables = {
             "ind_cases": cases.table(m, d),
             "staff": staff.table(m, d),
@@ -138,7 +138,8 @@ class Plan:
             "chain": chain.table(m, d),
         }
         commit = commit_periods or default_commit_periods(d.grid.grain)
-        tables["plan_quarter"] = plan_quarter(tables, d.grid.labels, commit)
+        if quarter:
+            tables["plan_quarter"] = plan_quarter(tables, d.grid.labels, commit)
         if marginal and mode != "simulate":  # a rule-based run has no optimum to price
             from .marginal import marginal_values
 

@@ -112,13 +112,18 @@ def define(m, d) -> None:
     }
 
 
-def overdue_exact(m, d, r: str) -> list[float]:
+def new_permit_holders(m, d) -> list[float]:
+    """National new permit holders per period (evaluated once; linked[r,t] is a share of it)."""
+    return [val(m.place_new_permit_holders[t]) for t in range(d.grid.T)]
+
+
+def overdue_exact(m, d, r: str, national: list[float] | None = None) -> list[float]:
     """Permit holders past the norm, recounted from the solution by the FIFO rule."""
     share = val(m.place_quota_share[r])
-    T = range(d.grid.T)
+    national = new_permit_holders(m, d) if national is None else national
     return fifo_overdue(
-        [val(m.waiting[r, t]) for t in T],
-        [val(m.linked[r, t]) for t in T],
+        [val(m.waiting[r, t]) for t in range(d.grid.T)],
+        [share * n for n in national],
         [share * a for a in d.placement_pre_arrivals()],
         d.placement_norm_periods(),
     )
@@ -127,14 +132,16 @@ def overdue_exact(m, d, r: str) -> list[float]:
 def table(m, d) -> pd.DataFrame:
     """placement: period, region, linked, housed_regular, accelerated, waiting, overdue (persons)."""
     rows = []
+    national = new_permit_holders(m, d)
     for r in m.R:
-        overdue = overdue_exact(m, d, r)
+        share = val(m.place_quota_share[r])
+        overdue = overdue_exact(m, d, r, national)
         for t, label in enumerate(d.grid.labels):
             rows.append(
                 {
                     "period": label,
                     "region": r,
-                    "linked": clean(val(m.linked[r, t])),
+                    "linked": clean(share * national[t]),
                     "housed_regular": clean(val(m.housed[r, t])),
                     "accelerated": clean(val(m.accelerated[r, t])),
                     "waiting": clean(val(m.waiting[r, t])),
