@@ -40,8 +40,30 @@ def tiny(**overrides) -> dict:
     return merge(base, overrides)
 
 
+def outsourcing_instance(eur_per_case: float = 0.5e6, capacity: float = 8, budget: float | None = None) -> dict:
+    """Inflow 10 a month, deadline 1 month (young = this period's inflow), 5 internal decisions a
+    month (1 FTE at 600 h/yr = 50 h, 10 h a case), outsourcing capacity [0, 0, capacity, capacity]
+    at ``eur_per_case``, cost weight 1 per million EUR, an optional horizon budget.
+    Without outsourcing the stock is 5, 10, 15, 20 and overdue (stock - 10) is 0, 0, 5, 10."""
+    raw = tiny(
+        case_types={
+            "x": {
+                "inflow": 10,
+                "deadline_months": 1,
+                "outsourcing_capacity": [0, 0, capacity, capacity],
+                "outsourcing_eur_per_case": eur_per_case,
+            }
+        },
+        staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 600}},
+        objective={"cost_per_million_eur": 1},
+    )
+    if budget is not None:
+        raw["budget"] = {"total_eur": budget}
+    return raw
+
+
 def ranking_instance(**measure_overrides) -> dict:
-    """The outsourcing instance of tests/test_cases.py with two measures.
+    """The outsourcing instance (no outsourcing capacity of its own) with two measures.
 
     Inflow 10 a month, deadline 1 month, 5 internal decisions a month (50 h, 10 h a case), cost
     weight 1 per million EUR, outsourcing at EUR 0.5 million a case; overdue without measures
@@ -53,12 +75,10 @@ def ranking_instance(**measure_overrides) -> dict:
         "outsource": {"changes": [{"path": "case_types.x.outsourcing_capacity", "op": "set", "value": 8, "from_period": "2024-03"}]},
         "productivity": {"changes": [{"path": "case_types.x.hours_per_case", "op": "set", "value": 8}]},
     }
-    return tiny(
-        case_types={"x": {"inflow": 10, "deadline_months": 1, "outsourcing_eur_per_case": 0.5e6}},
-        staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 600}},
-        objective={"cost_per_million_eur": 1},
-        measures=merge(measures, measure_overrides),
-    )
+    raw = outsourcing_instance(capacity=0)
+    del raw["case_types"]["x"]["outsourcing_capacity"]  # a measure sets it
+    raw["measures"] = merge(measures, measure_overrides)
+    return raw
 
 
 def merge(base: dict, over: dict) -> dict:

@@ -1,7 +1,7 @@
 """IND cases: FIFO deadline overruns, outsourcing, follow-on inflow, penalties and notices."""
 
 import pytest
-from conftest import solve_raw, tiny
+from conftest import outsourcing_instance, solve_raw, tiny
 
 from planner.loading import validate_dict
 from planner.model import build_model, cases
@@ -52,26 +52,6 @@ def test_fifo_overdue_fractional_deadline():
     assert cases.table(m, d).overdue.tolist() == pytest.approx([45, 42.5, 37.5, 32.5, 27.5, 22.5], abs=1e-6)
 
 
-def _outsourcing_instance(eur_per_case, budget=None):
-    """Inflow 10 a month, deadline 1 month (young = this period's inflow), 5 internal decisions
-    a month, outsourcing capacity [0, 0, 8, 8] at eur_per_case, cost weight 1 per million EUR."""
-    raw = tiny(
-        case_types={
-            "x": {
-                "inflow": 10,
-                "deadline_months": 1,
-                "outsourcing_capacity": [0, 0, 8, 8],
-                "outsourcing_eur_per_case": eur_per_case,
-            }
-        },
-        staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 600}},
-        objective={"cost_per_million_eur": 1},
-    )
-    if budget is not None:
-        raw["budget"] = {"total_eur": budget}
-    return raw
-
-
 def test_outsourcing_used_when_cheap_enough_and_as_much_as_needed():
     """Without outsourcing the stock is 5, 10, 15, 20 and overdue (stock - 10) is 0, 0, 5, 10.
 
@@ -84,14 +64,14 @@ def test_outsourcing_used_when_cheap_enough_and_as_much_as_needed():
     Dear (EUR 1.5 million = 1.5 units): only the first 5 of period 2 pay (2 > 1.5 > 1):
     outsourced [0, 0, 5, 0], overdue [0, 0, 0, 5].
     """
-    m, d, _ = solve_raw(_outsourcing_instance(0.5e6))
+    m, d, _ = solve_raw(outsourcing_instance(0.5e6))
     tab = cases.table(m, d)
     assert tab.decided_outsourced.sum() == pytest.approx(10, abs=1e-6)
     assert tab.decided_outsourced.iloc[2] >= 5 - 1e-6
     assert tab.decided_outsourced.iloc[:2].tolist() == pytest.approx([0, 0], abs=1e-9)
     assert tab.overdue.sum() == pytest.approx(0, abs=1e-6)
 
-    m, d, _ = solve_raw(_outsourcing_instance(1.5e6))
+    m, d, _ = solve_raw(outsourcing_instance(1.5e6))
     tab = cases.table(m, d)
     assert tab.decided_outsourced.tolist() == pytest.approx([0, 0, 5, 0], abs=1e-6)
     assert tab.overdue.tolist() == pytest.approx([0, 0, 0, 5], abs=1e-6)
@@ -103,7 +83,7 @@ def test_binding_budget_cuts_outsourcing_where_it_buys_least():
     The best use is period 2 (2 case-months each): outsourced [0, 0, 4, 0]; overdue period 2:
     5 - 4 = 1, period 3: 10 - 4 = 6 (total 7 instead of 0 without the budget).
     """
-    m, d, _ = solve_raw(_outsourcing_instance(0.5e6, budget=2e6))
+    m, d, _ = solve_raw(outsourcing_instance(0.5e6, budget=2e6))
     tab = cases.table(m, d)
     assert tab.decided_outsourced.tolist() == pytest.approx([0, 0, 4, 0], abs=1e-6)
     assert tab.overdue.tolist() == pytest.approx([0, 0, 1, 6], abs=1e-6)
@@ -189,7 +169,7 @@ def test_outsourced_cases_still_take_ind_hours():
     4 in period 2, 0 elsewhere. Internal decisions in period 2: (50 - 4 x 5) / 10 = 3; elsewhere 5
     (every decision lowers overdue, so the capacity is used).
     """
-    raw = _outsourcing_instance(0.5e6)
+    raw = outsourcing_instance(0.5e6)
     raw["case_types"]["x"]["outsourcing_ind_hours_per_case"] = 5
     d = validate_dict(raw)
     m = build_model(d)

@@ -1,7 +1,7 @@
 """Marginal values from the LP duals, derived by hand on tiny instances."""
 
 import pytest
-from conftest import tiny
+from conftest import outsourcing_instance, tiny
 
 from planner.loading import validate_dict
 from planner.marginal import marginal_values
@@ -16,23 +16,12 @@ def _solved(raw):
     return m, d
 
 
-def _outsourcing(budget=None, capacity=0):
-    raw = tiny(
-        case_types={"x": {"inflow": 10, "deadline_months": 1, "outsourcing_capacity": [0, 0, capacity, capacity], "outsourcing_eur_per_case": 0.5e6}},
-        staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 600}},
-        objective={"cost_per_million_eur": 1},
-    )
-    if budget is not None:
-        raw["budget"] = {"total_eur": budget}
-    return raw
-
-
 def test_value_of_one_more_fte():
     """Inflow 10 a month, deadline 1 month, 5 decisions a month (50 h an FTE-month, 10 h a case):
     overdue 0, 0, 5, 10. One more hour in period 0, 1 or 2 decides 0.1 case more, lowering the
     overdue count of periods 2 and 3 by 0.1 each (0.2 case-months); in period 3 only period 3's
     (0.1). One more FTE (50 h): 10, 10, 10, 5 case-months = objective units (weight 1)."""
-    m, d = _solved(_outsourcing())
+    m, d = _solved(outsourcing_instance(capacity=0))
     mv = marginal_values(m, d)
     fte = mv[mv.resource == "productive_fte"]
     assert fte.value_objective.tolist() == pytest.approx([10, 10, 10, 5], abs=1e-6)
@@ -45,7 +34,7 @@ def test_value_of_one_more_euro_of_budget():
     """Outsourcing (capacity 8 from period 2, EUR 0.5 million a case) under a binding budget of
     EUR 2 million: the last euro buys 2e-6 cases in period 2, each saving 2 case-months at a cost
     of 0.5 objective units: (2 - 0.5) / 0.5e6 = 3e-6 objective units per EUR = EUR 3 per EUR."""
-    m, d = _solved(_outsourcing(budget=2e6, capacity=8))
+    m, d = _solved(outsourcing_instance(budget=2e6))
     mv = marginal_values(m, d)
     budget = mv[mv.resource == "budget_eur"]
     assert budget.value_objective.item() == pytest.approx(3e-6, rel=1e-6)
