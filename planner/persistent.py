@@ -4,10 +4,8 @@ A :class:`Resolver` holds ONE live Pyomo model and ONE persistent HiGHS object
 (``pyomo.contrib.solver.solvers.highs.Highs``). For each variant it
 
 1. validates the changed instance (:func:`planner.loading.validate_dict`);
-2. computes the variant's parameter values with a *parameter pass* (:func:`param_pass`): the
-   model's own ``build_model`` run with variables, constraints, expressions and objectives
-   replaced by inert stand-ins, so only sets and mutable parameters are constructed (about a
-   fifth of a build on nl-2022; measured by ``benchmarks/bench_batch.py``);
+2. computes the variant's sets and parameter values with :func:`planner.model.model_data`: each
+   model module's ``data`` step, plain Python, no Pyomo component built;
 3. compares a structural signature (:func:`signature`) with the live model's. If equal, it copies
    every changed parameter value into the live model, pushes exactly the coefficients, bounds and
    costs that depend on those parameters into HiGHS, and re-solves: HiGHS restarts from its last
@@ -35,33 +33,32 @@ today (``planner/model/*.py``) these are:
 
 The rule is applied the safe way round: :data:`PARAM_FIELDS` lists the instance fields that only
 feed mutable parameters (or only the reports); a change to any other field (one added to the
-schema later included) counts as structural and rebuilds. The sets and the components built by the
-parameter pass are compared as well, so a new set or a conditional component is caught too.
+schema later included) counts as structural and rebuilds. The sets and the parameters' names and
+index sets are compared as well, so a new set or a conditional parameter is caught too (the model
+modules build a component conditionally only on a set or a structural field: see
+``planner/model/__init__.py``).
 ``tests/test_batch.py`` checks persistent re-solves against fresh builds on random variants.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
-import types
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
-from pyomo.core.base.set import SetOperator
 from pyomo.core.expr.visitor import identify_mutable_parameters
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from .errors import InfeasibleError, InputError, SolveError
+from .errors import InputError, SolveError
+from .linearvalues import LinearExpressionValues
 from .loading import validate_dict
-from .model import build_model
+from .model import build_model, model_data
 from .model.objective import STAGES
 from .overrides import apply_change
-from .solve import HIGHS_OPTIONS, LIMIT_NAMES, SolveInfo, _interrupted, objective_scale, solve_model
+from .solve import SolveInfo, _run, objective_scale, solve_model
 from .timegrid import make_grid
 
 # --- which instance fields are parameters -------------------------------------------------
@@ -199,90 +196,17 @@ def _short(x) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-# --- parameter pass -------------------------------------------------------------------------
+# --- signature ------------------------------------------------------------------------------
 
 
-class _Inert:
-    """Stands in for a variable, constraint, expression or objective in the parameter pass:
-    indexing, calling and arithmetic all give the stand-in again."""
-
-    def __init__(self, kind: str):
-        self.kind = kind
-
-    def _same(self, *args, **kwargs):
-        return self
-
-    __getitem__ = __call__ = _same
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _same
-    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = __pos__ = __abs__ = _same
-    __le__ = __ge__ = __lt__ = __gt__ = _same
-
-    def __iter__(self):
-        return iter(())
-
-    def add(self, *args, **kwargs):
-        return self
-
-
-def _inert_factory(kind: str):
-    def make(*index, **kwargs):
-        return _Inert(kind)
-
-    return make
-
-
-class _ParamsOnly(types.ModuleType):
-    """``pyomo.environ`` as the model modules see it during the parameter pass: everything real
-    except the components that hold variables or constraints."""
-
-    def __getattr__(self, name):
-        return getattr(pyo, name)
-
-
-_PARAMS_ONLY = _ParamsOnly("pyomo_environ_params_only")
-for _kind in ("Var", "Constraint", "ConstraintList", "Expression", "Objective", "SOSConstraint"):
-    setattr(_PARAMS_ONLY, _kind, _inert_factory(_kind))
-
-
-def param_pass(d) -> pyo.ConcreteModel:
-    """``build_model(d)`` with only sets and parameters constructed.
-
-    Every module of ``planner.model`` sees the stand-in namespace for the duration of the call (the
-    worker is single-threaded); ``build_model`` itself and the parameter helper stay real. If the
-    model code ever does something the stand-ins cannot absorb, the caller falls back to a full
-    build (see :meth:`Resolver._params_of`).
-    """
-    swapped = []
-    try:
-        for name, module in list(sys.modules.items()):
-            if name.startswith("planner.model.") and getattr(module, "pyo", None) is pyo:
-                module.pyo = _PARAMS_ONLY
-                swapped.append(module)
-        return build_model(d)
-    finally:
-        for module in swapped:
-            module.pyo = pyo
-
-
-def _real_sets(m):
-    for s in m.component_objects(pyo.Set, descend_into=True):
-        if not isinstance(s, SetOperator) and not s.is_indexed():
-            yield s
-
-
-def signature(d, m) -> dict:
-    """The structure of instance ``d`` with model ``m`` (parameter pass or full build): the
-    instance's structural fields, the members of every set, the parameters and the components."""
-    components = [(name, obj.kind) for name, obj in vars(m).items() if isinstance(obj, _Inert)]
-    components += [
-        (c.local_name, c.ctype.__name__)
-        for c in m.component_objects((pyo.Var, pyo.Constraint, pyo.Expression, pyo.Objective), descend_into=True)
-    ]
+def signature(d, md) -> dict:
+    """The structure of instance ``d`` with model data ``md`` (:func:`planner.model.model_data`):
+    the instance's structural fields, the members of every set, the parameters and their index
+    sets."""
     return {
         "instance": structural_view(d.instance.model_dump()),
-        "sets": {s.name: tuple(s.data()) for s in _real_sets(m)},
-        "params": tuple(p.name for p in m.component_objects(pyo.Param, descend_into=True)),
-        "components": sorted(components),
+        "sets": {name: tuple(members) for name, members in md.sets.items()},
+        "params": tuple((name, index) for name, (index, _values) in md.params.items()),
     }
 
 
@@ -296,8 +220,6 @@ def signature_difference(old: dict, new: dict) -> str | None:
             return f"set {name} changed"
     if old["params"] != new["params"]:
         return "the model's parameters differ"
-    if old["components"] != new["components"]:
-        return "the model's components differ"
     return None
 
 
@@ -481,6 +403,8 @@ class Resolver:
         self.is_mip = False
         self.sig = None
         self.deps: dict[int, list] | None = None
+        self.columns: list | None = None
+        self.linear: LinearExpressionValues | None = None
         self.live_params: list = []  # [(ParamData of the live model, path key)]
         self.rebuilds = 0
         self.reset_reason: str | None = None
@@ -499,12 +423,6 @@ class Resolver:
 
     # -- the live model ------------------------------------------------------------------------
 
-    def _params_of(self, d):
-        try:
-            return param_pass(d), False
-        except Exception:  # the stand-ins could not absorb some model code: build for real
-            return build_model(d), True
-
     def _install(self, m, sig) -> None:
         """Make ``m`` the live model; the next solve hands it to the HiGHS object (set_instance)."""
         if self.options.get("relax_integers"):
@@ -516,21 +434,26 @@ class Resolver:
         m.batch_objective = pyo.Objective(expr=self.scale * m.weighted_objective.expr, sense=m.weighted_objective.sense)
         self.is_mip = any(v.is_integer() for v in m.component_data_objects(pyo.Var, descend_into=True))
         self.model, self.sig, self.deps, self.reset_reason = m, sig, None, None
-        self.live_params = [(pd, (p.name, idx)) for p in _mutable_params(m) for idx, pd in p.items()]
+        self.columns = None  # HiGHS column -> variable, after the first solve (_load_solution)
+        self.linear = None  # the named expressions' linear forms, at the first extraction (_frozen)
+        # per parameter: its ParamData in the live model with their index (None: scalar)
+        self.live_params = {
+            p.local_name: [(pd, idx if p.is_indexed() else None) for idx, pd in p.items()] for p in _mutable_params(m)
+        }
 
-    def _copy_params(self, pm) -> list:
-        """Copy the parameter pass's values into the live model; returns the changed ParamData."""
-        values = {}
-        for p in _mutable_params(pm):
-            name = p.name
-            for idx, pd in p.items():
-                values[(name, idx)] = pd.value
+    def _copy_params(self, md) -> list:
+        """Copy the variant's parameter values into the live model; returns the changed ParamData.
+
+        An index the variant's values do not name keeps the parameter's default (0), as in a
+        build (``common.mparam``)."""
         changed = []
-        for pd, key in self.live_params:
-            v = values[key]
-            if pd.value != v:
-                pd.set_value(v)
-                changed.append(pd)
+        for name, entries in self.live_params.items():
+            values = md.params[name][1]
+            for pd, idx in entries:
+                v = values if idx is None else values.get(idx, 0.0)
+                if pd.value != v:
+                    pd.set_value(v)
+                    changed.append(pd)
         return changed
 
     def _push(self, changed: list) -> None:
@@ -571,8 +494,8 @@ class Resolver:
 
     def _solve_persistent(self, d, timings: dict) -> Outcome:
         t0 = time.perf_counter()
-        pm, is_full_build = self._params_of(d)
-        sig = signature(d, pm)
+        md = model_data(d)
+        sig = signature(d, md)
         if self.model is None:
             reason = self.reset_reason or "first variant of this worker"
         else:
@@ -581,12 +504,15 @@ class Resolver:
         rebuilt = bool(reason) and (self.model is not None or self.reset_reason is not None)
         if reason:
             t0 = time.perf_counter()
-            self._install(pm if is_full_build else build_model(d), sig)
+            self._install(build_model(d, md), sig)
             self.rebuilds += rebuilt
             timings["build_seconds"] = time.perf_counter() - t0
         else:
             t0 = time.perf_counter()
-            self._push(self._copy_params(pm))
+            changed = self._copy_params(md)
+            self._push(changed)
+            if self.linear is not None:
+                self.linear.parameters_changed(changed)
             timings["params_seconds"] += time.perf_counter() - t0
         m = self.model
         info = SolveInfo()
@@ -609,49 +535,42 @@ class Resolver:
         return out
 
     def _solve_live(self, info: SolveInfo) -> None:
-        """Solve the live model with the worker's HiGHS object; the status rules of
-        ``planner.solve._run`` (which scales the objective anew on every call by adding and
-        deleting a component: not for a persistent model, where the scaled objective is built
-        once in :meth:`_install`)."""
-        t0 = time.perf_counter()
+        """Solve the live model with the worker's HiGHS object (``planner.solve._run``: its
+        objective is already scaled, see :meth:`_install`)."""
+        _run(
+            self.opt,
+            self.model,
+            self.options.get("time_limit"),
+            self.options.get("mip_gap"),
+            info,
+            rescale=False,
+            is_mip=self.is_mip,
+            load=self._load_solution,
+        )
+
+    def _load_solution(self, res) -> None:
+        """The solution into the live model's variables: HiGHS's column values, read through a
+        column -> variable list made once per model (Pyomo's loader builds a map per call)."""
         try:
-            res = self.opt.solve(
-                self.model,
-                load_solutions=False,
-                raise_exception_on_nonoptimal_result=False,
-                time_limit=self.options.get("time_limit"),
-                rel_gap=self.options.get("mip_gap"),
-                threads=1,
-                solver_options=dict(HIGHS_OPTIONS),
-            )
-        finally:
-            info.solve_seconds += time.perf_counter() - t0
-        tc, ss = res.termination_condition, res.solution_status
-        if tc in (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible, TerminationCondition.infeasibleOrUnbounded):
-            raise InfeasibleError("the plan is infeasible: no decisions satisfy every constraint")
-        if tc == TerminationCondition.unbounded:
-            raise InfeasibleError("the plan is unbounded: the objective can improve without end (check the objective weights)")
-        if tc in (TerminationCondition.interrupted, TerminationCondition.unknown) and _interrupted(self.opt):
-            raise KeyboardInterrupt
-        limit = LIMIT_NAMES.get(tc)
-        if ss not in (SolutionStatus.optimal, SolutionStatus.feasible):
-            if limit is not None:
-                raise SolveError(f"no plan within the solver's {limit}: HiGHS stopped before it found any feasible plan", 4)
-            raise SolveError(f"HiGHS returned no plan (termination: {tc.name})", 4)
-        res.solution_loader.load_vars()
-        inc, bound = res.incumbent_objective, res.objective_bound
-        gap = None
-        if inc is not None and bound is not None and self.is_mip:
-            gap = abs(inc - bound) / max(abs(inc), 1e-10)
-            gap = 0.0 if gap < 1e-12 else gap
-        info.mip_gap = gap or 0.0
-        if tc != TerminationCondition.convergenceCriteriaSatisfied:
-            what = limit or f"termination '{tc.name}'"
-            info.status = "time_limit_feasible" if tc == TerminationCondition.maxTimeLimit else "limit_feasible"
-            gap_text = f"MIP gap {gap:.2%}" if gap is not None else "gap unknown"
-            info.warn(f"{what} reached: the plan is the best found, not proven optimal ({gap_text}; see mip_gap)")
-        else:
-            info.status = "optimal"
+            values = self.opt._sol.col_value
+            if self.columns is None:
+                var_map = self.opt._pyomo_var_to_solver_var_map
+                self.columns = [(self.opt._vars[vid][0], col) for vid, col in var_map.items()]
+        except AttributeError:  # another Pyomo version's internals: its own loader
+            res.solution_loader.load_vars()
+            return
+        for v, col in self.columns:
+            v.set_value(values[col], skip_validation=True)
+
+    def _frozen(self, m):
+        """Named expressions as numbers for the extraction: from the column values through their
+        linear forms (:mod:`planner.linearvalues`, made once per model) when the solution was
+        loaded by :meth:`_load_solution`; else evaluated by Pyomo."""
+        if self.columns is None or m is not self.model:
+            return frozen_expressions(m)
+        if self.linear is None:
+            self.linear = LinearExpressionValues(m, {id(v): col for v, col in self.columns})
+        return self.linear.frozen(self.opt._sol.col_value)
 
     def _solve_fresh(self, d, mode: str, timings: dict) -> Outcome:
         """Build and solve from scratch (lexicographic mode, or ``persistent: false``)."""
@@ -671,7 +590,7 @@ class Resolver:
 
     def _extract(self, m, d, info, mode: str, timings: dict, objective_values: bool = False) -> Outcome:
         t0 = time.perf_counter()
-        with frozen_expressions(m):
+        with self._frozen(m):
             if objective_values:  # as solve_model sets them (the stage sums are long: read frozen)
                 info.objective = pyo.value(m.weighted_objective)
                 info.stage_values = {s: pyo.value(m.stage_expr[s]) for s in STAGES}

@@ -18,7 +18,7 @@ import yaml
 
 from .model import cases, chain, objective, placement, reception, staff
 from .quarter import default_commit_periods, plan_quarter
-from .model.common import COST_UNIT, clean, val
+from .model.common import clean, val
 from .runfolder import write_run_folder
 
 TABLE_FILES = ("ind_cases", "staff", "reception", "locations", "placement", "costs", "chain", "plan_quarter")

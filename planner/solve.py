@@ -146,14 +146,29 @@ def _interrupted(opt) -> bool:
         return False
 
 
-def _run(opt: Highs, m, time_limit, mip_gap, info: SolveInfo, solver_options: dict | None = None):
+def _run(
+    opt: Highs,
+    m,
+    time_limit,
+    mip_gap,
+    info: SolveInfo,
+    solver_options: dict | None = None,
+    *,
+    rescale: bool = True,
+    is_mip: bool | None = None,
+    load=None,
+):
     """One HiGHS call on the model's active objective (scaled by :func:`objective_scale`).
 
     Loads the plan into the variables; raises :class:`InfeasibleError` (exit 3) or
     :class:`SolveError` (exit 4: no plan within the limits); a plan found before a limit stopped
     the search sets ``info.status`` to ``time_limit_feasible`` (or ``limit_feasible``) and warns.
+
+    A persistent model (``planner.persistent``) calls it with ``rescale=False`` (its active
+    objective is scaled once, when built), ``is_mip`` known and ``load(res)`` a faster loader
+    of the solution into the variables.
     """
-    objectives = list(m.component_data_objects(pyo.Objective, active=True))
+    objectives = list(m.component_data_objects(pyo.Objective, active=True)) if rescale else []
     scale = objective_scale(objectives[0].expr) if len(objectives) == 1 else 1.0
     scaled = None
     if scale != 1.0:
@@ -161,7 +176,8 @@ def _run(opt: Highs, m, time_limit, mip_gap, info: SolveInfo, solver_options: di
         original.deactivate()
         scaled = pyo.Objective(expr=scale * original.expr, sense=original.sense)
         m.add_component("_planner_scaled_objective", scaled)
-    info.objective_scale = scale
+    if rescale:
+        info.objective_scale = scale
     t0 = time.perf_counter()
     try:
         res = opt.solve(
@@ -193,10 +209,13 @@ def _run(opt: Highs, m, time_limit, mip_gap, info: SolveInfo, solver_options: di
                 "raise --time-limit or drop it"
             )
         raise SolveError(f"HiGHS returned no plan (termination: {tc.name})", 4)
-    res.solution_loader.load_vars()
+    if load is None:
+        res.solution_loader.load_vars()
+    else:
+        load(res)
     inc, bound = res.incumbent_objective, res.objective_bound
     gap = None
-    if inc is not None and bound is not None and _is_mip(m):
+    if inc is not None and bound is not None and (_is_mip(m) if is_mip is None else is_mip):
         gap = abs(inc - bound) / max(abs(inc), 1e-10)
         gap = 0.0 if gap < 1e-12 else gap
         info.mip_gap = max(info.mip_gap or 0.0, gap)

@@ -25,7 +25,7 @@ from planner.batchfile import Batch, dispatch_order, expand, load_batch
 from planner.errors import InputError
 from planner.loading import validate_dict
 from planner.model import build_model
-from planner.persistent import Resolver, plan_kpis, relax_integers
+from planner.persistent import Resolver, plan_kpis, plan_series, relax_integers
 from planner.results import Plan
 from planner.solve import solve_model
 
@@ -98,15 +98,24 @@ def random_variants(param_changes, structural, n: int, seed: int) -> list[list[d
     return out
 
 
-def fresh_kpis(raw: dict, options: dict) -> dict:
+def fresh(raw: dict, options: dict) -> tuple[dict, list]:
     """The reference: validate, build and solve from scratch (as ``planner.solve`` does); the KPIs
-    of ``Plan.from_model`` without its marginal values (see test_plan_kpis_are_plan_from_model)."""
+    of ``Plan.from_model`` without its marginal values (see test_plan_kpis_are_plan_from_model)
+    and the per-period series a batch stores, from its tables (every named expression evaluated
+    by Pyomo, where the persistent path reads their linear forms: planner.linearvalues)."""
     d = validate_dict(raw)
     m = build_model(d)
     if options.get("relax_integers"):
         relax_integers(m)
     info = solve_model(m, "weighted", None, options.get("mip_gap"))
-    return plan_kpis(m, d, info, "weighted")[0]
+    kpis, tables = plan_kpis(m, d, info, "weighted")
+    return kpis, plan_series(tables)
+
+
+def assert_same_series(got: list, want: list, rel: float = 1e-6) -> None:
+    assert [row[:4] for row in got] == [row[:4] for row in want]
+    for g, w in zip(got, want):
+        assert g[4] == pytest.approx(w[4], rel=rel, abs=rel), g[:4]
 
 
 def test_plan_kpis_are_plan_from_model():
@@ -163,7 +172,9 @@ def test_persistent_equals_fresh_on_small_variants():
     for changes in random_variants(SMALL_PARAMS, SMALL_STRUCTURAL, 24, seed=1):
         out = resolver.solve_variant(changes)
         assert out.status == "optimal", out.message
-        assert_same_kpis(out.kpis, fresh_kpis(resolver.variant(changes), options))
+        kpis, series = fresh(resolver.variant(changes), options)
+        assert_same_kpis(out.kpis, kpis)
+        assert_same_series(out.series, series)
         rebuilt += out.rebuilt
         if any(ch["path"] == p for ch in changes for p, _, _ in SMALL_STRUCTURAL):
             assert out.rebuilt and out.rebuild_reason.startswith("structural field")
@@ -227,7 +238,9 @@ def test_persistent_equals_fresh_on_nl2022_variants():
     for changes in random_variants(NL_PARAMS, NL_STRUCTURAL, 20, seed=3):
         out = resolver.solve_variant(changes)
         assert out.status == "optimal", out.message
-        assert_same_kpis(out.kpis, fresh_kpis(resolver.variant(changes), options))
+        kpis, series = fresh(resolver.variant(changes), options)
+        assert_same_kpis(out.kpis, kpis)
+        assert_same_series(out.series, series)
     assert resolver.rebuilds >= 4
 
 

@@ -20,55 +20,53 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, clean, fifo_overdue, fifo_window, mparam, series_values, val
+from .common import COST_UNIT, clean, fifo_overdue, fifo_window, series_values, val
 
 
-def define(m, d) -> None:
-    inst = d.instance
-    K = list(inst.case_types)
-    T = range(d.grid.T)
-    m.K = pyo.Set(initialize=K, ordered=True)
-    cts = inst.case_types
+def data(d, md) -> None:
+    """Sets ``K``, ``K_follow`` and the case parameters (values only; see ``common.ModelData``)."""
+    cts = d.instance.case_types
+    K = md.set("K", cts)
 
-    inflow = {}
-    out_cap = {}
-    for k in K:
-        inflow.update(series_values(d, f"case_types.{k}.inflow", k))
-        out_cap.update(series_values(d, f"case_types.{k}.outsourcing_capacity", k))
-    mparam(m, "case_inflow", m.K, m.T, values=inflow)
-    mparam(m, "case_outsourcing_capacity", m.K, m.T, values=out_cap)
-    mparam(m, "case_outsourcing_eur", m.K, values={k: cts[k].outsourcing_eur_per_case for k in K})
-    hours = {}
-    for k in K:
-        hours.update(series_values(d, f"case_types.{k}.hours_per_case", k))
-    mparam(m, "case_hours", m.K, m.T, values=hours)
-    mparam(m, "case_outsourcing_ind_hours", m.K, values={k: cts[k].outsourcing_ind_hours_per_case for k in K})
-    mparam(m, "case_persons", m.K, values={k: cts[k].persons_per_case for k in K})
-    mparam(m, "case_grant_share", m.K, values={k: cts[k].grant_share for k in K})
-    mparam(m, "case_overdue_weight", m.K, values={k: cts[k].overdue_weight for k in K})
-    mparam(m, "case_penalty_on", m.K, values={k: float(cts[k].penalties.applies) for k in K})
-    mparam(m, "case_notice_share", m.K, values={k: cts[k].penalties.notice_share_per_period for k in K})
-    mparam(m, "case_eur_per_notice", m.K, values={k: cts[k].penalties.eur_per_notice for k in K})
-    mparam(m, "case_hours_per_notice", m.K, values={k: cts[k].penalties.ind_hours_per_notice for k in K})
+    def per_period(field):
+        values = {}
+        for k in K:
+            values.update(series_values(d, f"case_types.{k}.{field}", k))
+        return values
 
-    mparam(m, "case_start_stock", m.K, values={k: sum(d.case_start_cohorts(k)) for k in K})
-    arrivals_before = {k: d.case_pre_arrivals(k) for k in K}
-    m.case_pre_arrival_index = pyo.Set(
-        dimen=2, initialize=[(k, a) for k in K for a in range(len(arrivals_before[k]))], ordered=True
-    )
-    mparam(
-        m,
-        "case_pre_arrival",
-        m.case_pre_arrival_index,
-        values={(k, a): c for k in K for a, c in enumerate(arrivals_before[k])},
-    )
+    md.param("case_inflow", ("K", "T"), per_period("inflow"))
+    md.param("case_outsourcing_capacity", ("K", "T"), per_period("outsourcing_capacity"))
+    md.param("case_outsourcing_eur", ("K",), {k: cts[k].outsourcing_eur_per_case for k in K})
+    md.param("case_hours", ("K", "T"), per_period("hours_per_case"))
+    md.param("case_outsourcing_ind_hours", ("K",), {k: cts[k].outsourcing_ind_hours_per_case for k in K})
+    md.param("case_persons", ("K",), {k: cts[k].persons_per_case for k in K})
+    md.param("case_grant_share", ("K",), {k: cts[k].grant_share for k in K})
+    md.param("case_overdue_weight", ("K",), {k: cts[k].overdue_weight for k in K})
+    md.param("case_penalty_on", ("K",), {k: float(cts[k].penalties.applies) for k in K})
+    md.param("case_notice_share", ("K",), {k: cts[k].penalties.notice_share_per_period for k in K})
+    md.param("case_eur_per_notice", ("K",), {k: cts[k].penalties.eur_per_notice for k in K})
+    md.param("case_hours_per_notice", ("K",), {k: cts[k].penalties.ind_hours_per_notice for k in K})
 
-    follow = [k for k in K if cts[k].follow_on is not None]
-    m.K_follow = pyo.Set(initialize=follow, ordered=True)
-    mparam(m, "case_follow_share", m.K_follow, values={k: cts[k].follow_on.share_of_grants for k in follow})
+    md.param("case_start_stock", ("K",), {k: sum(d.case_start_cohorts(k)) for k in K})
+    before = {(k, a): c for k in K for a, c in enumerate(d.case_pre_arrivals(k))}
+    md.set("case_pre_arrival_index", before, dimen=2)
+    md.param("case_pre_arrival", ("case_pre_arrival_index",), before)
+
+    follow = md.set("K_follow", [k for k in K if cts[k].follow_on is not None])
+    md.param("case_follow_share", ("K_follow",), {k: cts[k].follow_on.share_of_grants for k in follow})
     pre = {(k, j): g for k in follow for j, g in enumerate(cts[k].follow_on.pre_horizon_grants)}
-    m.case_follow_pre_index = pyo.Set(dimen=2, initialize=list(pre), ordered=True)
-    mparam(m, "case_follow_pre_grants", m.case_follow_pre_index, values=pre)
+    md.set("case_follow_pre_index", pre, dimen=2)
+    md.param("case_follow_pre_grants", ("case_follow_pre_index",), pre)
+
+
+def define(m, d, md) -> None:
+    """Variables, constraints and expressions (the sets and parameters of :func:`data` exist)."""
+    inst = d.instance
+    K = md.sets["K"]
+    T = range(d.grid.T)
+    cts = inst.case_types
+    follow = set(md.sets["K_follow"])
+    pre_arrivals = md.params["case_pre_arrival"][1]
 
     m.dec_int = pyo.Var(m.K, m.T, within=pyo.NonNegativeReals, doc="internal decisions (cases)")
     m.dec_out = pyo.Var(m.K, m.T, within=pyo.NonNegativeReals, doc="outsourced decisions (cases)")
@@ -113,7 +111,7 @@ def define(m, d) -> None:
         if tau >= 0:
             return m.case_inflow_total[k, tau]
         a = -1 - tau
-        return m.case_pre_arrival[k, a] if a < len(arrivals_before[k]) else 0.0
+        return m.case_pre_arrival[k, a] if (k, a) in pre_arrivals else 0.0
 
     def fifo_rule(m, k, t):
         young = sum(w * arrivals(k, tau) for tau, w in fifo_window(t, d.deadline_periods(k)))

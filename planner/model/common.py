@@ -27,6 +27,38 @@ PLACEMENT_ROW_SCALE_MAX = 100.0
 of share x grant share x FIFO weight (1.6e-4 on nl-2022). Numerics only."""
 
 
+class ModelData:
+    """The sets and mutable parameter values of one instance, computed without Pyomo.
+
+    ``sets``: name -> ordered members (tuples for a set of dimension > 1); ``params``: name ->
+    (names of the index sets, ``{index: value}``; or ``()`` and a number for a scalar). Each
+    model module fills its part in ``data(d, md)``; :meth:`install` turns it into Pyomo ``Set``
+    and mutable ``Param`` components before any variable is built. A persistent re-solve
+    (:mod:`planner.persistent`) computes it for a variant and copies the values into the live
+    model, with no Pyomo construction at all.
+    """
+
+    def __init__(self):
+        self.sets: dict[str, list] = {}
+        self.dimen: dict[str, int] = {}
+        self.params: dict[str, tuple[tuple[str, ...], dict | float]] = {}
+
+    def set(self, name: str, members, dimen: int = 1) -> list:
+        self.sets[name] = list(members)
+        self.dimen[name] = dimen
+        return self.sets[name]
+
+    def param(self, name: str, index: tuple[str, ...], values) -> None:
+        self.params[name] = (tuple(index), values if index else float(values))
+
+    def install(self, m) -> None:
+        """Add every set, then every parameter, to model ``m``."""
+        for name, members in self.sets.items():
+            m.add_component(name, pyo.Set(initialize=members, dimen=self.dimen[name], ordered=True))
+        for name, (index, values) in self.params.items():
+            mparam(m, name, *(m.component(s) for s in index), values=values)
+
+
 def mparam(m, name: str, *index, values, default: float = 0.0):
     """Add a mutable Param ``name`` over ``index`` initialised from ``values`` (dict or scalar)."""
     if index:

@@ -25,18 +25,33 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_ROW_SCALE, COST_UNIT, clean, mparam, val
+from .common import COST_ROW_SCALE, COST_UNIT, clean, val
 
 STAGES = ("unsheltered", "crisis", "overruns", "cost")
 
 
-def define(m, d) -> None:
+def data(d, md) -> None:
+    """Set ``Y`` (budget years), measure costs, budgets and objective weights (values only)."""
+    inst = d.instance
+    obj = inst.objective
+    md.param("measure_cost", ("T",), {t: c / COST_UNIT for t, c in enumerate(d.measure_costs())})
+    if inst.budget.total_eur is not None:
+        md.param("budget_total", (), inst.budget.total_eur / COST_UNIT)
+    years = md.set("Y", sorted(inst.budget.by_year_eur))
+    md.param("budget_year", ("Y",), {yr: inst.budget.by_year_eur[yr] / COST_UNIT for yr in years})
+    md.param("w_unsheltered", (), obj.unsheltered_person_night)
+    md.param("w_crisis", (), obj.crisis_person_night)
+    md.param("w_overdue", (), obj.overdue_case_month)
+    md.param("w_permit_holder", (), obj.permit_holder_month_over_norm)
+    md.param("w_cost", (), obj.cost_per_million_eur)
+
+
+def define(m, d, md) -> None:
+    """Cost components, budget rows, stage expressions and the weighted objective."""
     inst = d.instance
     T = range(d.grid.T)
-    obj = inst.objective
     mu = d.grid.months_per_period
 
-    mparam(m, "measure_cost", m.T, values={t: c / COST_UNIT for t, c in enumerate(d.measure_costs())})
     m.cost_parts["measures"] = {t: m.measure_cost[t] for t in T}
 
     components = list(m.cost_parts)
@@ -46,22 +61,12 @@ def define(m, d) -> None:
 
     # budget rows are written in units of EUR 10,000 (COST_ROW_SCALE; numerics only)
     if inst.budget.total_eur is not None:
-        mparam(m, "budget_total", values=inst.budget.total_eur / COST_UNIT)
         m.budget_total_limit = pyo.Constraint(expr=COST_ROW_SCALE * m.total_cost <= COST_ROW_SCALE * m.budget_total)
-    years = sorted(inst.budget.by_year_eur)
-    m.Y = pyo.Set(initialize=years, ordered=True)
-    mparam(m, "budget_year", m.Y, values={yr: inst.budget.by_year_eur[yr] / COST_UNIT for yr in years})
     m.budget_year_limit = pyo.Constraint(
         m.Y,
         rule=lambda m, yr: COST_ROW_SCALE * sum(m.cost[c, t] for c in components for t in T if d.grid.years[t] == yr)
         <= COST_ROW_SCALE * m.budget_year[yr],
     )
-
-    mparam(m, "w_unsheltered", values=obj.unsheltered_person_night)
-    mparam(m, "w_crisis", values=obj.crisis_person_night)
-    mparam(m, "w_overdue", values=obj.overdue_case_month)
-    mparam(m, "w_permit_holder", values=obj.permit_holder_month_over_norm)
-    mparam(m, "w_cost", values=obj.cost_per_million_eur)
 
     m.unsheltered_person_nights = pyo.Expression(expr=sum(m.rec_nights[t] * m.unsheltered[t] for t in T))
     m.crisis_person_nights = pyo.Expression(expr=sum(m.rec_nights[t] * m.crisis[r, t] for r in m.R for t in T))

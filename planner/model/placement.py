@@ -21,14 +21,13 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, PLACEMENT_ROW_SCALE_MAX, clean, fifo_overdue, fifo_window, mparam, series_values, val
+from .common import COST_UNIT, PLACEMENT_ROW_SCALE_MAX, clean, fifo_overdue, fifo_window, series_values, val
 
 
-def define(m, d) -> None:
+def data(d, md) -> None:
+    """Set ``R`` and the placement parameters (values only; see ``common.ModelData``)."""
     inst = d.instance
-    R = list(inst.regions)
-    T = range(d.grid.T)
-    m.R = pyo.Set(initialize=R, ordered=True)
+    R = md.set("R", inst.regions)
     shares = d.quota_shares()
     pl = inst.placement
 
@@ -36,19 +35,28 @@ def define(m, d) -> None:
     supply, accel_cap = {}, {}
     for r in R:
         own = d.series.get(f"regions.{r}.housing_supply")
-        for t in T:
+        for t in range(d.grid.T):
             supply[r, t] = own[t] if own is not None else national_supply[t] * shares[r]
         accel_cap.update(series_values(d, f"regions.{r}.accelerated_capacity", r))
-    mparam(m, "place_quota_share", m.R, values=shares)
-    mparam(m, "place_housing_supply", m.R, m.T, values=supply)
-    mparam(m, "place_accelerated_capacity", m.R, m.T, values=accel_cap)
-    mparam(m, "place_accelerated_total", values=pl.accelerated_total)
-    mparam(m, "place_accelerated_eur", values=pl.accelerated_eur_per_person)
-    mparam(m, "place_ready_share", values=pl.accelerated_ready_share)
-    mparam(m, "place_start_waiting", values=sum(d.placement_start_cohorts()))
-    before = d.placement_pre_arrivals()
-    m.place_pre_arrival_index = pyo.Set(initialize=range(len(before)), ordered=True)
-    mparam(m, "place_pre_arrival", m.place_pre_arrival_index, values=dict(enumerate(before)))
+    md.param("place_quota_share", ("R",), shares)
+    md.param("place_housing_supply", ("R", "T"), supply)
+    md.param("place_accelerated_capacity", ("R", "T"), accel_cap)
+    md.param("place_accelerated_total", (), pl.accelerated_total)
+    md.param("place_accelerated_eur", (), pl.accelerated_eur_per_person)
+    md.param("place_ready_share", (), pl.accelerated_ready_share)
+    md.param("place_start_waiting", (), sum(d.placement_start_cohorts()))
+    before = dict(enumerate(d.placement_pre_arrivals()))
+    md.set("place_pre_arrival_index", before)
+    md.param("place_pre_arrival", ("place_pre_arrival_index",), before)
+
+
+def define(m, d, md) -> None:
+    """Variables, constraints and expressions (the sets and parameters of :func:`data` exist)."""
+    inst = d.instance
+    R = md.sets["R"]
+    T = range(d.grid.T)
+    shares = md.params["place_quota_share"][1]
+    before = md.params["place_pre_arrival"][1]
 
     m.housed = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="permit holders housed regularly")
     m.accelerated = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="permit holders placed via accelerated placement")

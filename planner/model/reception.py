@@ -26,52 +26,59 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, clean, mparam, series_values, val
+from .common import COST_UNIT, clean, series_values, val
 
 
-def define(m, d) -> None:
+def data(d, md) -> None:
+    """Sets ``L_old``, ``L_new``, ``L_new_T``, ``G``, ``L_all`` and the reception parameters
+    (values only; see ``common.ModelData``)."""
     inst = d.instance
-    T = range(d.grid.T)
     y = d.grid.year_fraction
     rec = inst.reception
     locs = inst.locations
     ltypes = inst.location_types
 
     existing = [l for l, loc in locs.items() if loc.status == "existing"]
-    keepable = [l for l in existing if locs[l].can_keep_open and d.existing_last_period(l) < d.grid.T - 1]
-    candidates = [l for l, loc in locs.items() if loc.status == "candidate" and d.location_first_period(l) < d.grid.T]
-    m.L_old = pyo.Set(initialize=keepable, ordered=True)
-    m.L_new = pyo.Set(initialize=candidates, ordered=True)
-    m.L_new_T = pyo.Set(
-        dimen=2, initialize=[(l, t) for l in candidates for t in T if t >= d.location_first_period(l)], ordered=True
+    md.set("L_old", [l for l in existing if locs[l].can_keep_open and d.existing_last_period(l) < d.grid.T - 1])
+    candidates = md.set(
+        "L_new", [l for l, loc in locs.items() if loc.status == "candidate" and d.location_first_period(l) < d.grid.T]
     )
-    m.G = pyo.Set(initialize=list(rec.other_groups), ordered=True)
+    md.set("L_new_T", [(l, t) for l in candidates for t in range(d.location_first_period(l), d.grid.T)], dimen=2)
+    G = md.set("G", rec.other_groups)
 
-    all_locs = list(locs)
-    m.L_all = pyo.Set(initialize=all_locs, ordered=True)
-    mparam(m, "loc_places", m.L_all, values={l: locs[l].places for l in all_locs})
-    mparam(m, "loc_eur_per_place", m.L_all, values={l: ltypes[locs[l].type].eur_per_place_year * y for l in all_locs})
-    mparam(m, "loc_opening_eur", m.L_all, values={l: ltypes[locs[l].type].opening_eur_per_place for l in all_locs})
-    mparam(m, "loc_keep_eur", m.L_all, values={l: ltypes[locs[l].type].keep_open_eur_per_place for l in all_locs})
+    all_locs = md.set("L_all", locs)
+    md.param("loc_places", ("L_all",), {l: locs[l].places for l in all_locs})
+    md.param("loc_eur_per_place", ("L_all",), {l: ltypes[locs[l].type].eur_per_place_year * y for l in all_locs})
+    md.param("loc_opening_eur", ("L_all",), {l: ltypes[locs[l].type].opening_eur_per_place for l in all_locs})
+    md.param("loc_keep_eur", ("L_all",), {l: ltypes[locs[l].type].keep_open_eur_per_place for l in all_locs})
     other = {}
-    for g in rec.other_groups:
+    for g in G:
         other.update(series_values(d, f"reception.other_groups.{g}", g))
-    mparam(m, "rec_other", m.G, m.T, values=other)
+    md.param("rec_other", ("G", "T"), other)
     crisis_cap = {}
     for r in inst.regions:
         crisis_cap.update(series_values(d, f"regions.{r}.crisis_capacity", r))
-    mparam(m, "rec_crisis_capacity", m.R, m.T, values=crisis_cap)
-    mparam(
-        m,
+    md.param("rec_crisis_capacity", ("R", "T"), crisis_cap)
+    md.param(
         "rec_crisis_eur",
-        m.R,
-        values={r: reg.crisis_eur_per_person_night if reg.crisis_eur_per_person_night is not None else rec.crisis_eur_per_person_night for r, reg in inst.regions.items()},
+        ("R",),
+        {r: reg.crisis_eur_per_person_night if reg.crisis_eur_per_person_night is not None else rec.crisis_eur_per_person_night for r, reg in inst.regions.items()},
     )
-    mparam(m, "rec_nights", m.T, values=dict(enumerate(d.grid.nights)))
-    mparam(m, "rec_norm", values=rec.occupancy_norm)
-    mparam(m, "rec_departure", values=d.per_period_rate(rec.departure_rate_per_month))
-    mparam(m, "rec_stay_share", values=rec.rejected_stay_share)
-    mparam(m, "rec_start_awaiting", values=rec.start_awaiting_departure)
+    md.param("rec_nights", ("T",), dict(enumerate(d.grid.nights)))
+    md.param("rec_norm", (), rec.occupancy_norm)
+    md.param("rec_departure", (), d.per_period_rate(rec.departure_rate_per_month))
+    md.param("rec_stay_share", (), rec.rejected_stay_share)
+    md.param("rec_start_awaiting", (), rec.start_awaiting_departure)
+
+
+def define(m, d, md) -> None:
+    """Variables, constraints and expressions (the sets and parameters of :func:`data` exist)."""
+    inst = d.instance
+    T = range(d.grid.T)
+    locs = inst.locations
+    existing = [l for l, loc in locs.items() if loc.status == "existing"]
+    keepable = md.sets["L_old"]
+    candidates = md.sets["L_new"]
 
     m.keep = pyo.Var(m.L_old, within=pyo.Binary, doc="existing location kept open past its planned close")
     m.start = pyo.Var(m.L_new_T, within=pyo.Binary, doc="candidate location's first period of use")

@@ -21,39 +21,45 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, clean, mparam, series_values, val
+from .common import COST_UNIT, clean, series_values, val
 
 
-def define(m, d) -> None:
-    inst = d.instance
-    pools = inst.staff_pools
-    P = list(pools)
-    T = range(d.grid.T)
+def data(d, md) -> None:
+    """Set ``P`` and the staff parameters (values only; see ``common.ModelData``)."""
+    pools = d.instance.staff_pools
+    P = md.set("P", pools)
     y = d.grid.year_fraction
-    m.P = pyo.Set(initialize=P, ordered=True)
 
     max_hires, ext_max = {}, {}
     for p in P:
         max_hires.update(series_values(d, f"staff_pools.{p}.max_hires", p))
         ext_max.update(series_values(d, f"staff_pools.{p}.external_fte_max", p))
-    mparam(m, "staff_max_hires", m.P, m.T, values=max_hires)
-    mparam(m, "staff_external_max", m.P, m.T, values=ext_max)
-    mparam(m, "staff_start_fte", m.P, values={p: pools[p].start_fte for p in P})
-    mparam(m, "staff_attrition", m.P, values={p: d.per_period_rate(pools[p].attrition_per_month) for p in P})
-    mparam(m, "staff_hours_per_fte", m.P, values={p: pools[p].hours_per_fte_year * y for p in P})
-    mparam(
-        m,
+    md.param("staff_max_hires", ("P", "T"), max_hires)
+    md.param("staff_external_max", ("P", "T"), ext_max)
+    md.param("staff_start_fte", ("P",), {p: pools[p].start_fte for p in P})
+    md.param("staff_attrition", ("P",), {p: d.per_period_rate(pools[p].attrition_per_month) for p in P})
+    md.param("staff_hours_per_fte", ("P",), {p: pools[p].hours_per_fte_year * y for p in P})
+    md.param(
         "staff_external_hours_per_fte",
-        m.P,
-        values={p: (pools[p].external_hours_per_fte_year or pools[p].hours_per_fte_year) * y for p in P},
+        ("P",),
+        {p: (pools[p].external_hours_per_fte_year or pools[p].hours_per_fte_year) * y for p in P},
     )
-    mparam(m, "staff_coaching_hours", m.P, values={p: pools[p].coaching_hours_per_trainee_year * y for p in P})
-    mparam(m, "staff_eur_per_fte", m.P, values={p: pools[p].eur_per_fte_year * y for p in P})
-    mparam(m, "staff_external_eur_per_fte", m.P, values={p: pools[p].external_eur_per_fte_year * y for p in P})
-    mparam(m, "staff_eur_per_hire", m.P, values={p: pools[p].eur_per_hire for p in P})
+    md.param("staff_coaching_hours", ("P",), {p: pools[p].coaching_hours_per_trainee_year * y for p in P})
+    md.param("staff_eur_per_fte", ("P",), {p: pools[p].eur_per_fte_year * y for p in P})
+    md.param("staff_external_eur_per_fte", ("P",), {p: pools[p].external_eur_per_fte_year * y for p in P})
+    md.param("staff_eur_per_hire", ("P",), {p: pools[p].eur_per_hire for p in P})
     start_tr = {(p, i): v for p in P for i, v in enumerate(pools[p].start_trainees)}
-    m.staff_start_trainee_index = pyo.Set(dimen=2, initialize=list(start_tr), ordered=True)
-    mparam(m, "staff_start_trainees", m.staff_start_trainee_index, values=start_tr)
+    md.set("staff_start_trainee_index", start_tr, dimen=2)
+    md.param("staff_start_trainees", ("staff_start_trainee_index",), start_tr)
+
+
+def define(m, d, md) -> None:
+    """Variables, constraints and expressions (the sets and parameters of :func:`data` exist)."""
+    inst = d.instance
+    pools = inst.staff_pools
+    P = md.sets["P"]
+    T = range(d.grid.T)
+    start_tr = md.params["staff_start_trainees"][1]
 
     def hires_domain(m, p, t):
         return pyo.NonNegativeIntegers if pools[p].integer_hires else pyo.NonNegativeReals
