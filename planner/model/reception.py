@@ -211,8 +211,9 @@ def locations_table(m, d) -> pd.DataFrame:
                 planned_close=loc.open_until or "",
             )
         else:
-            used = [t for t in range(d.grid.T) if (l, t) in m.L_new_T and val(m.serve[l, t]) > 0.5]
-            starts = [t for t in range(d.grid.T) if (l, t) in m.L_new_T and val(m.start[l, t]) > 0.5]
+            periods = range(d.location_first_period(l), d.grid.T)  # those of L_new_T (empty if none)
+            used = [t for t in periods if val(m.serve[l, t]) > 0.5]
+            starts = [t for t in periods if val(m.start[l, t]) > 0.5]
             opened = bool(used)
             first_use = starts[0] if starts else (used[0] if used else None)
             decided = first_use - d.location_first_period(l) if first_use is not None else None
