@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from .batchfile import batch_key, dispatch_order, load_batch
+from .batchfile import batch_key, check_packages, dispatch_order, load_batch
+from .errors import InputError
 from .loading import load_raw, validate_dict
 from .persistent import Outcome, Resolver
 from .store import OK_STATUSES, BatchStore
@@ -209,6 +210,10 @@ def run_batch(
     batch_path = Path(batch_path)
     batch, base_path, specs = load_batch(batch_path)
     base_raw = base_instance(base_path)
+    try:
+        check_packages(specs, validate_dict(base_raw, base_path))
+    except InputError as e:
+        raise e.with_file(str(batch_path)) from None
     options = {"objective": batch.objective, "time_limit": batch.time_limit, "mip_gap": batch.mip_gap, "relax_integers": batch.relax_integers}
     key = batch_key(base_raw, specs, options)
     folder = Path(out) if out else Path("results") / (batch.name or batch_path.stem)

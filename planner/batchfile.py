@@ -19,10 +19,14 @@ pydantic models below (``extra="forbid"``: a typo is an error)::
       - name: inflow_factor
         lognormal: {mu: 0.0285, sigma: 0.4956}
         apply: ["case_types.spoor4.inflow*"]
+    packages: [none, letter]            # every variant above once per package (a product)
 
 Every change goes through :func:`planner.overrides.apply_change`, so a batch can change exactly
-what ``planner solve --set`` can. :func:`expand` turns the file into a list of
-:class:`ScenarioSpec` (one per variant, in a fixed order with fixed ids).
+what ``planner solve --set`` can; a package (or a single measure) is put in force after the
+changes, as ``planner solve --set ... --package P`` does. It travels with the variant as a change
+of the pseudo-path :data:`PACKAGE_PATH` (``planner.persistent.Resolver.variant`` applies it).
+:func:`expand` turns the file into a list of :class:`ScenarioSpec` (one per variant, in a fixed
+order with fixed ids).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class Scenario(Strict):
     name: str = Field(pattern=NAME, description="Unique name of the scenario (letters, digits, _ . + = -).")
     description: str = ""
     changes: list[ChangeItem | str] = Field(default_factory=list, description="Changes in order; a string is PATH=VALUE, PATH*=FACTOR or PATH+=AMOUNT.")
+    package: str | None = Field(None, min_length=1, description="A package of the base instance's measures (or one measure, or none) put in force after the changes.")
 
 
 class GridAxis(Strict):
@@ -161,6 +166,12 @@ class Batch(Strict):
     )
     samples: int = Field(0, ge=0, le=1_000_000, description="Number of random variants drawn from the distributions.")
     distributions: list[Distribution] = Field(default_factory=list)
+    packages: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        min_length=1,
+        description="Solve every variant once per package (a product), to compare measure packages across the same "
+        "scenarios; 'none' is the instance without a package. Default: the base instance as it is.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -175,12 +186,23 @@ class Batch(Strict):
         names = [d.name for d in self.distributions]
         if len(set(names)) != len(names):
             raise ValueError("distribution names must be unique")
+        if self.packages is not None:
+            if len(set(self.packages)) != len(self.packages):
+                raise ValueError("packages must be unique")
+            if any(sc.package is not None for sc in self.scenarios):
+                raise ValueError("give the scenarios' own package or the batch's packages, not both")
         return self
+
+
+PACKAGE_PATH = "package"
+"""The pseudo-path of a package change (``{"path": "package", "value": NAME}``): not a field of the
+instance (a top-level ``package`` field does not exist, so no real change can collide with it)."""
 
 
 @dataclass
 class ScenarioSpec:
-    """One variant: id (position in the batch), name, group, changes (dicts) and its grid point or draws."""
+    """One variant: id (position in the batch), name, group, changes (dicts), its grid point or
+    draws, and its package (``None``: the base instance's measures as they are)."""
 
     id: int
     name: str
@@ -188,6 +210,7 @@ class ScenarioSpec:
     changes: list[dict]
     point: dict = field(default_factory=dict)
     coords: tuple = ()  # grid points: the index of the value on each axis
+    package: str | None = None
 
     def overrides(self) -> list[dict]:
         """The changes as stored: path, op, value (+ from_period)."""
@@ -220,6 +243,10 @@ def _change(item, field: str) -> dict:
     if item.value is None:
         raise InputError(f"{field}.value", "required field is missing")
     return {"path": item.path, "op": item.op, "value": item.value, "from_period": item.from_period, "field": field}
+
+
+def _package_change(package: str, field: str) -> dict:
+    return {"path": PACKAGE_PATH, "op": "set", "value": package, "from_period": None, "field": field}
 
 
 def _grid_axes(grid) -> list[GridAxis]:
@@ -263,7 +290,9 @@ def expand(batch: Batch) -> list[ScenarioSpec]:
     out: list[ScenarioSpec] = []
     for i, sc in enumerate(batch.scenarios):
         changes = [_change(ch, f"scenarios.{i}.changes.{j}") for j, ch in enumerate(sc.changes)]
-        out.append(ScenarioSpec(len(out), sc.name, "scenario", changes))
+        if sc.package is not None:
+            changes.append(_package_change(sc.package, f"scenarios.{i}.package"))
+        out.append(ScenarioSpec(len(out), sc.name, "scenario", changes, package=sc.package))
     if batch.grid:
         axes = _grid_axes(batch.grid)
         for a, axis in enumerate(axes):
@@ -294,6 +323,28 @@ def expand(batch: Batch) -> list[ScenarioSpec]:
                     _check_path(path, field)
                     changes.append({"path": path, "op": op, "value": value, "from_period": from_period, "field": field})
             out.append(ScenarioSpec(len(out), f"sample-{s:04d}", "sample", changes, point))
+    for s in out:
+        for ch in s.changes:
+            if ch["path"] == PACKAGE_PATH:
+                if ch["op"] != "set" or not isinstance(ch["value"], str) or not ch["value"]:
+                    raise InputError(ch["field"], f"a package is set by its name (package=letter), got {ch['op']} {ch['value']!r}")
+                s.package = ch["value"]
+    if batch.packages and any(s.package is not None for s in out):
+        raise InputError("packages", "the variants set a package themselves (a grid axis or draw of 'package'); give one or the other")
+    if batch.packages:
+        out = [
+            ScenarioSpec(
+                p * len(out) + s.id,
+                f"{s.name}@{package}",
+                s.group,
+                s.changes + [_package_change(package, f"packages.{p}")],
+                s.point,
+                s.coords,
+                package,
+            )
+            for p, package in enumerate(batch.packages)
+            for s in out
+        ]
     names = [s.name for s in out]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -313,8 +364,12 @@ def dispatch_order(specs: list[ScenarioSpec]) -> list[ScenarioSpec]:
     points go in a serpentine (the inner axes turn back at their ends, so neighbours differ in one
     value of one axis); samples are chained by nearest neighbour in their draws (each draw by its
     rank among the samples; a choice by the position of its value), starting at the smallest
-    first draw. Ids, names and results do not depend on this order.
+    first draw. With packages, each package's variants in turn, in that order. Ids, names and
+    results do not depend on this order.
     """
+    packages = list(dict.fromkeys(s.package for s in specs))
+    if len(packages) > 1:
+        return [s for p in packages for s in dispatch_order([s for s in specs if s.package == p])]
     scenarios = [s for s in specs if s.group == "scenario"]
     grid = {s.coords: s for s in specs if s.group == "grid"}
     samples = [s for s in specs if s.group == "sample"]
@@ -378,6 +433,22 @@ def load_batch(path) -> tuple[Batch, Path, list[ScenarioSpec]]:
         return batch, path.parent / batch.base, expand(batch)
     except InputError as e:
         raise e.with_file(str(path)) from None
+
+
+def check_packages(specs: list[ScenarioSpec], base) -> None:
+    """Every package a variant puts in force exists in the base instance (``base``: its
+    InstanceData); else the one-line error names the batch field that asks for it."""
+    from .measures import package_measures
+
+    seen = set()
+    for s in specs:
+        for ch in s.changes:
+            if ch["path"] == PACKAGE_PATH and ch["value"] not in seen:
+                try:
+                    package_measures(base, ch["value"])
+                except InputError as e:
+                    raise InputError(ch["field"], e.message) from None
+                seen.add(ch["value"])
 
 
 def batch_key(base_raw: dict, specs: list[ScenarioSpec], options: dict) -> str:

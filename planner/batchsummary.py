@@ -9,6 +9,13 @@ Written into ``<batch folder>/summary/``:
   5-95 % bands);
 * ``fan_stock.png``: IND case stock per period and case type, the same bands (one panel each).
 
+With measure packages (a batch's ``packages:``, a scenario's ``package`` or a grid axis of
+``package``) the percentiles are per package and KPI, the figures draw each package in its own
+colour, and, when every variant was solved under each package (``packages:``),
+``package_differences.csv`` gives per package and KPI the percentiles of the difference with the
+first package, variant by variant (the same inflow draw or grid point): what a package changes
+under the same uncertainty, not the difference of two spreads.
+
 Only variants with a plan (:data:`planner.store.OK_STATUSES`) count. Figures are
 :class:`matplotlib.figure.Figure` objects rendered with :func:`planner.plots.png_bytes`
 (Agg, no pyplot state).
@@ -53,19 +60,70 @@ def ok_rows(results: pd.DataFrame) -> pd.DataFrame:
     return results[results.status.isin(OK_STATUSES)]
 
 
+def packages(results: pd.DataFrame) -> list:
+    """The packages of the batch in order of first appearance ([None]: no package anywhere)."""
+    if "package" not in results.columns or results.package.isna().all():
+        return [None]
+    return list(dict.fromkeys(results.package.fillna("(instance)")))
+
+
+def _by_package(results: pd.DataFrame):
+    """(package, rows) per package; one (None, all rows) without packages."""
+    groups = packages(results)
+    if groups == [None]:
+        yield None, results
+        return
+    labels = results.package.fillna("(instance)")
+    for g in groups:
+        yield g, results[labels == g]
+
+
+def _stats(v: np.ndarray) -> dict:
+    row = {"n": len(v), "mean": float(v.mean())}
+    row.update({f"p{p}": float(np.percentile(v, p)) for p in PERCENTILES})
+    row.update({"min": float(v.min()), "max": float(v.max())})
+    return row
+
+
+STAT_COLUMNS = ["n", "mean", *(f"p{p}" for p in PERCENTILES), "min", "max"]
+
+
 def percentiles(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per KPI: n, mean, p5 .. p95, min, max (variants with a plan)."""
-    ok = ok_rows(results)
+    """One row per KPI (per package and KPI with packages): n, mean, p5 .. p95, min, max
+    (variants with a plan)."""
+    columns = kpi_columns(results)
     rows = []
-    for c in kpi_columns(results):
-        v = pd.to_numeric(ok[c], errors="coerce").dropna().to_numpy(dtype=float)
-        if not len(v):
-            continue
-        row = {"kpi": c, "n": len(v), "mean": float(v.mean())}
-        row.update({f"p{p}": float(np.percentile(v, p)) for p in PERCENTILES})
-        row.update({"min": float(v.min()), "max": float(v.max())})
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["kpi", "n", "mean", *(f"p{p}" for p in PERCENTILES), "min", "max"])
+    for package, part in _by_package(results):
+        ok = ok_rows(part)
+        for c in columns:
+            v = pd.to_numeric(ok[c], errors="coerce").dropna().to_numpy(dtype=float)
+            if len(v):
+                rows.append({**({} if package is None else {"package": package}), "kpi": c, **_stats(v)})
+    head = ["kpi"] if packages(results) == [None] else ["package", "kpi"]
+    return pd.DataFrame(rows, columns=head + STAT_COLUMNS)
+
+
+def package_differences(results: pd.DataFrame) -> pd.DataFrame | None:
+    """Per package after the first and KPI: percentiles of KPI(variant @ package) - KPI(the same
+    variant @ first package), over the variants with a plan under both. None unless the batch
+    solved every variant under each package (names ``<variant>@<package>``)."""
+    groups = packages(results)
+    if len(groups) < 2 or not results.name.str.contains("@", regex=False).all():
+        return None
+    ok = ok_rows(results).copy()
+    ok["variant"] = ok.name.str.rsplit("@", n=1).str[0]
+    reference = ok[ok.package == groups[0]].set_index("variant")
+    rows = []
+    for package in groups[1:]:
+        other = ok[ok.package == package].set_index("variant")
+        common = reference.index.intersection(other.index)
+        for c in kpi_columns(results):
+            a = pd.to_numeric(other.loc[common, c], errors="coerce")
+            b = pd.to_numeric(reference.loc[common, c], errors="coerce")
+            v = (a - b).dropna().to_numpy(dtype=float)
+            if len(v):
+                rows.append({"package": package, "against": groups[0], "kpi": c, **_stats(v)})
+    return pd.DataFrame(rows, columns=["package", "against", "kpi"] + STAT_COLUMNS)
 
 
 def _num(x: float) -> str:
@@ -77,15 +135,26 @@ def _num(x: float) -> str:
 
 
 def format_table(table: pd.DataFrame, only_varying: bool = True) -> str:
-    """The percentiles as aligned text; KPIs equal in every variant are left out (see the CSV)."""
+    """The percentiles as aligned text; KPIs equal in every variant (of every package) are left
+    out (see the CSV)."""
     if only_varying:
-        table = table[table["min"] != table["max"]]
+        varying = set(table.kpi[table["min"] != table["max"]])
+        if "package" in table.columns:  # a KPI that differs between packages varies too
+            spread = table.groupby("kpi")["p50"].agg(lambda x: x.max() != x.min())
+            varying |= set(spread[spread].index)
+        table = table[table.kpi.isin(varying)]
     if table.empty:
         return "(every KPI is the same in every variant; see percentiles.csv)"
-    head = ["kpi", *(f"p{p}" for p in PERCENTILES)]
-    body = [[r.kpi, *(_num(getattr(r, f"p{p}")) for p in PERCENTILES)] for r in table.itertuples()]
+    keys = ["kpi", "package"] if "package" in table.columns else ["kpi"]
+    head = [*keys, *(f"p{p}" for p in PERCENTILES)]
+    if "package" in table.columns:
+        table = table.sort_values("kpi", kind="stable")
+    body = [[*(str(getattr(r, k)) for k in keys), *(_num(getattr(r, f"p{p}")) for p in PERCENTILES)] for r in table.itertuples()]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
-    lines = ["  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths))) for row in [head, *body]]
+    lines = [
+        "  ".join(str(x).ljust(w) if i < len(keys) else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths)))
+        for row in [head, *body]
+    ]
     return "\n".join(lines)
 
 
@@ -101,41 +170,57 @@ def _compact(v: float, _pos=None) -> str:
 
 
 def kpi_histograms(results: pd.DataFrame) -> Figure | None:
+    """Histograms of the main KPIs (one colour per package, on shared bins)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    from .plots import SIZE
+    from .plots import PALETTE, SIZE
 
     ok = ok_rows(results)
     kpis = [k for k in MAIN_KPIS if k in ok.columns and pd.to_numeric(ok[k], errors="coerce").notna().any()]
     if not kpis:
         return None
+    groups = [(g, ok_rows(part)) for g, part in _by_package(results)]
     cols = min(3, len(kpis))
     rows = math.ceil(len(kpis) / cols)
-    fig = Figure(figsize=(SIZE[0], 2.6 * rows + 0.6))
+    fig = Figure(figsize=(SIZE[0], 2.6 * rows + (0.9 if len(groups) > 1 else 0.6)))
     for i, k in enumerate(kpis):
         ax = fig.add_subplot(rows, cols, i + 1)
-        v = pd.to_numeric(ok[k], errors="coerce").dropna().to_numpy(dtype=float)
-        ax.hist(v, bins=min(30, max(5, int(math.sqrt(len(v))) + 1)), color="#1f77b4", alpha=0.8)
-        ax.axvline(float(np.median(v)), color="#d62728", linewidth=1, label="median")
-        same = "\n(the same in every variant)" if v.min() == v.max() else ""
+        every = pd.to_numeric(ok[k], errors="coerce").dropna().to_numpy(dtype=float)
+        bins = np.histogram_bin_edges(every, bins=min(30, max(5, int(math.sqrt(len(every) / len(groups))) + 1)))
+        for j, (g, part) in enumerate(groups):
+            v = pd.to_numeric(part[k], errors="coerce").dropna().to_numpy(dtype=float)
+            if not len(v):
+                continue
+            colour = PALETTE[j % len(PALETTE)] if g is not None else "#1f77b4"
+            ax.hist(v, bins=bins, color=colour, alpha=0.8 if g is None else 0.5, label=g)
+            ax.axvline(float(np.median(v)), color="#d62728" if g is None else colour, linewidth=1)
+        same = "\n(the same in every variant)" if every.min() == every.max() else ""
         ax.set_title(k.replace("_", " ") + same, fontsize=9)
         ax.set_ylabel("variants")
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
         ax.xaxis.set_major_formatter(FuncFormatter(_compact))
-    fig.suptitle(f"Main KPIs across {len(ok)} variants with a plan")
-    fig.tight_layout()
+    if len(groups) > 1:
+        handles, labels = fig.axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=len(groups), frameon=False, title="package (lines: medians)")
+        fig.suptitle(f"Main KPIs across {len(ok)} variants with a plan, per package")
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
+    else:
+        fig.suptitle(f"Main KPIs across {len(ok)} variants with a plan (red: median)")
+        fig.tight_layout()
     return fig
 
 
-def _fan(ax, matrix: np.ndarray, labels, colour: str = "#1f77b4") -> None:
+def _fan(ax, matrix: np.ndarray, labels, colour: str = "#1f77b4", label: str | None = None, outer: bool = True) -> None:
+    """Median line and the 25-75 % band (and the 5-95 % band if ``outer``) across the rows."""
     from .plots import _period_axis, _thousands
 
     x = np.arange(matrix.shape[1])
     q = {p: np.percentile(matrix, p, axis=0) for p in PERCENTILES}
-    ax.fill_between(x, q[5], q[95], color=colour, alpha=0.18, linewidth=0, label="5-95 %")
-    ax.fill_between(x, q[25], q[75], color=colour, alpha=0.35, linewidth=0, label="25-75 %")
-    ax.plot(x, q[50], color=colour, linewidth=1.6, label="median")
+    if outer:
+        ax.fill_between(x, q[5], q[95], color=colour, alpha=0.18, linewidth=0, label="5-95 %" if label is None else None)
+    ax.fill_between(x, q[25], q[75], color=colour, alpha=0.35 if outer else 0.25, linewidth=0, label="25-75 %" if label is None else None)
+    ax.plot(x, q[50], color=colour, linewidth=1.6, label="median" if label is None else f"{label} (median, 25-75 %)")
     _period_axis(ax, labels)
     _thousands(ax)
 
@@ -149,46 +234,68 @@ def _matrix(series: pd.DataFrame, name: str, key: str = "") -> tuple[np.ndarray,
     return wide.to_numpy(dtype=float), labels
 
 
-def fan_occupancy(series: pd.DataFrame) -> Figure | None:
+def _series_groups(series: pd.DataFrame, groups) -> list[tuple]:
+    """(package, series rows of its variants) per package; ``groups``: (package, result rows)."""
+    return [(g, series[series.id.isin(set(part.id))]) for g, part in groups]
+
+
+def _fans(ax, parts, name: str, key: str = "", colour: str = "#1f77b4") -> int:
+    """One fan per package on ``ax``; returns the number of variants drawn."""
+    from .plots import PALETTE
+
+    n = 0
+    single = len(parts) == 1
+    for j, (g, part) in enumerate(parts):
+        got = _matrix(part, name, key)
+        if got is None:
+            continue
+        matrix, labels = got
+        n += matrix.shape[0]
+        _fan(ax, matrix, labels, colour if single else PALETTE[j % len(PALETTE)], None if single else g, outer=single)
+    return n
+
+
+def fan_occupancy(series: pd.DataFrame, groups=None) -> Figure | None:
     from .plots import SIZE
 
-    got = _matrix(series, "occupancy")
-    if got is None:
+    parts = _series_groups(series, groups) if groups else [(None, series)]
+    if _matrix(series, "occupancy") is None:
         return None
-    matrix, labels = got
     fig = Figure(figsize=SIZE)
     ax = fig.add_subplot(1, 1, 1)
-    _fan(ax, matrix, labels)
+    n = _fans(ax, parts, "occupancy")
     ax.set_ylabel("persons")
-    ax.set_title(f"COA occupancy across {matrix.shape[0]} variants")
+    ax.set_title(f"COA occupancy across {n} variants" + (", per package" if len(parts) > 1 else ""))
     ax.legend(frameon=False, loc="upper left")
     fig.tight_layout()
     return fig
 
 
-def fan_stock(series: pd.DataFrame) -> Figure | None:
+def fan_stock(series: pd.DataFrame, groups=None) -> Figure | None:
     from .plots import PALETTE, SIZE
 
     keys = list(dict.fromkeys(series[series.series == "stock"].key))
     if not keys:
         return None
+    parts = _series_groups(series, groups) if groups else [(None, series)]
     cols = min(2, len(keys))
     rows = math.ceil(len(keys) / cols)
     fig = Figure(figsize=(SIZE[0], 3.0 * rows + 0.6))
+    n = 0
     for i, k in enumerate(keys):
-        matrix, labels = _matrix(series, "stock", k)
         ax = fig.add_subplot(rows, cols, i + 1)
-        _fan(ax, matrix, labels, PALETTE[i % len(PALETTE)])
+        n = _fans(ax, parts, "stock", k, PALETTE[i % len(PALETTE)])
         ax.set_title(f"{k}: cases waiting (end of period)", fontsize=9)
         if i == 0:
-            ax.legend(frameon=False, loc="upper left")
-    fig.suptitle(f"IND case stock per case type across {matrix.shape[0]} variants")
+            ax.legend(frameon=False, loc="upper left", fontsize=8)
+    fig.suptitle(f"IND case stock per case type across {n} variants" + (", per package" if len(parts) > 1 else ""))
     fig.tight_layout()
     return fig
 
 
 def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame) -> tuple[pd.DataFrame, list[Path]]:
-    """Write ``summary/`` (percentiles.csv and the figures); returns the table and the files."""
+    """Write ``summary/`` (percentiles.csv, package_differences.csv with packages, the figures);
+    returns the percentiles table and the files."""
     from .plots import png_bytes
 
     out = Path(folder) / "summary"
@@ -196,12 +303,18 @@ def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame) -> 
     table = percentiles(results)
     written = [out / "percentiles.csv"]
     table.to_csv(written[0], index=False, lineterminator="\n")
+    differences = package_differences(results)
+    if differences is not None:
+        written.append(out / "package_differences.csv")
+        differences.to_csv(written[-1], index=False, lineterminator="\n")
     ok_ids = set(ok_rows(results).id)
     series = series[series.id.isin(ok_ids)]
+    groups = list(_by_package(results))
+    groups = groups if len(groups) > 1 else None
     for name, fig in (
         ("kpi_histograms.png", kpi_histograms(results)),
-        ("fan_occupancy.png", fan_occupancy(series)),
-        ("fan_stock.png", fan_stock(series)),
+        ("fan_occupancy.png", fan_occupancy(series, groups)),
+        ("fan_stock.png", fan_stock(series, groups)),
     ):
         if fig is not None:
             (out / name).write_bytes(png_bytes(fig))

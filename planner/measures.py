@@ -30,6 +30,11 @@ def package_measures(d: InstanceData, package: str) -> list[str]:
 
 def apply_measures(raw: dict, names: list[str], source=None) -> InstanceData:
     """The instance with the measures ``names`` in force (validated)."""
+    return validate_dict(measures_in_force(raw, names, source), source)
+
+
+def measures_in_force(raw: dict, names: list[str], source=None) -> dict:
+    """The instance (plain data, every default filled in) with the measures ``names`` in force."""
     base = validate_dict(raw, source)
     out = base.instance.model_dump()  # defaults filled in, so 'add' and 'scale' work on them too
     for name in names:
@@ -56,13 +61,18 @@ def apply_measures(raw: dict, names: list[str], source=None) -> InstanceData:
             except InputError as e:
                 raise e.with_file(str(source or "<instance>")) from None
         out["in_force"] = list(out.get("in_force", [])) + [name]
-    return validate_dict(out, source)
+    return out
 
 
 def apply_package(raw: dict, package: str, source=None) -> InstanceData:
+    return validate_dict(package_in_force(raw, package, source), source)
+
+
+def package_in_force(raw: dict, package: str, source=None) -> dict:
+    """The instance (plain data) with the package (or single measure, or ``none``) in force."""
     base = validate_dict(raw, source)
     try:
         names = package_measures(base, package)
     except InputError as e:
         raise e.with_file(str(source or "<instance>")) from None
-    return apply_measures(raw, names, source)
+    return measures_in_force(raw, names, source)

@@ -53,8 +53,10 @@ from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from .errors import InputError, SolveError
+from .batchfile import PACKAGE_PATH
 from .linearvalues import LinearExpressionValues
 from .loading import validate_dict
+from .measures import package_in_force
 from .model import build_model, model_data
 from .model.objective import STAGES
 from .overrides import apply_change
@@ -130,6 +132,11 @@ PARAM_FIELDS = (
     "placement.quota",  # reported only
     # chain partners: counted from the plan, no constraints (planner/model/chain.py)
     "chain",
+    # measures: their effects reach the model through the fields they change (compared on their
+    # own) and their costs through the parameter measure_cost
+    "measures",
+    "packages",
+    "in_force",
     # budget and objective
     "budget.total_eur",  # a number -> another number; given <-> not given is structural
     "budget.by_year_eur.*",  # values; the years are a set (compared)
@@ -412,13 +419,26 @@ class Resolver:
     # -- variants ----------------------------------------------------------------------------
 
     def variant(self, changes: list[dict]) -> dict:
-        """The base instance with ``changes`` (dicts: path, op, value, from_period, field)."""
+        """The base instance with ``changes`` (dicts: path, op, value, from_period, field); a
+        change of :data:`~planner.batchfile.PACKAGE_PATH` puts that package in force after the
+        other changes (as ``planner solve --set ... --package``)."""
         raw = self.base_raw
+        package = None
         for ch in changes:
+            if ch["path"] == PACKAGE_PATH:
+                package = ch
+                continue
             index = None
             if ch.get("from_period") is not None:
                 index = _period_index(raw, ch["from_period"], ch.get("field") or ch["path"])
             raw = apply_change(raw, ch["path"], ch["op"], ch["value"], index, field=ch.get("field"))
+        if package is not None:
+            try:
+                raw = package_in_force(raw, package["value"])
+            except InputError as e:
+                if e.field == "--package":
+                    raise InputError(package.get("field") or PACKAGE_PATH, e.message) from None
+                raise
         return raw
 
     # -- the live model ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Tables:
 * ``scenarios(id, name, origin, overrides, point)``: every variant of the batch, written once when
   the store is created (``overrides``: the changes as JSON; ``point``: the grid values or draws);
 * ``results``: one row per finished variant: ``id`` (primary key), ``name``, ``origin``,
-  ``overrides``, ``point``, ``status`` (``optimal``, ``time_limit_feasible``, ``infeasible``,
+  ``package`` (the measures' package put in force, if any), ``overrides``, ``point``, ``status`` (``optimal``, ``time_limit_feasible``, ``infeasible``,
   ``no_solution``, ``bad_input``, ``error``), ``message``, ``rebuilt`` and ``rebuild_reason``,
   ``worker``, ``finished_at`` (Unix time of the commit), the timings ``validate_s``,
   ``params_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``, then every scalar KPI of
@@ -40,6 +40,7 @@ FIXED = (
     ("id", "INTEGER PRIMARY KEY"),
     ("name", "TEXT NOT NULL"),
     ("origin", "TEXT"),
+    ("package", "TEXT"),
     ("overrides", "TEXT"),
     ("point", "TEXT"),
     ("status", "TEXT NOT NULL"),
@@ -156,6 +157,7 @@ class BatchStore:
             "id": spec.id,
             "name": spec.name,
             "origin": spec.group,
+            "package": spec.package,
             "overrides": json.dumps(spec.overrides()),
             "point": json.dumps(spec.point),
             "status": outcome.status,

@@ -21,8 +21,10 @@ import pytest
 import yaml
 
 from planner.batch import base_instance, run_batch
-from planner.batchfile import Batch, dispatch_order, expand, load_batch
+from planner.batchfile import Batch, check_packages, dispatch_order, expand, load_batch
 from planner.errors import InputError
+
+from conftest import ranking_instance
 from planner.loading import validate_dict
 from planner.model import build_model
 from planner.persistent import Resolver, plan_kpis, plan_series, relax_integers
@@ -458,10 +460,100 @@ def test_killed_batch_resumes_with_every_scenario_once(tmp_path):
 
 
 def test_readme_batch_example_is_a_valid_batch():
-    """The batch file in the README's Batches section reads and expands: 2 + 3 x 2 + 100."""
+    """The batch file in the README's Batches section reads and expands: (2 + 3 x 2 + 100) x 2
+    packages, each of nl-2022."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text[text.index("## Batches"):]
     block = section[section.index("```yaml\n") + 8 : section.index("```", section.index("```yaml\n") + 8)]
     specs = expand(Batch.model_validate(yaml.safe_load(block)))
-    assert [s.group for s in specs].count("grid") == 6 and len(specs) == 108
+    assert [s.group for s in specs].count("grid") == 12 and len(specs) == 216
     assert specs[1].changes[0]["from_period"] == "2022-07"
+    check_packages(specs, validate_dict(base_instance(NL), NL))
+
+
+def test_nl2022_packages_batch_file():
+    """instances/nl-2022-packages-batch.yaml: 60 draws x 3 packages of nl-2022, the draws the first
+    60 of nl-2022-batch.yaml's (same seed, same distribution)."""
+    _, base, specs = load_batch(ROOT / "instances" / "nl-2022-packages-batch.yaml")
+    assert len(specs) == 180 and [s.package for s in specs[::60]] == ["none", "letter", "all"]
+    check_packages(specs, validate_dict(base_instance(base), base))
+    _, _, full = load_batch(ROOT / "instances" / "nl-2022-batch.yaml")
+    draws = [s.point["inflow_factor"] for s in full if s.group == "sample"][:60]
+    assert [s.point["inflow_factor"] for s in specs[:60]] == draws == [s.point["inflow_factor"] for s in specs[120:]]
+
+
+def test_packages_cross_every_variant_and_differences_pair_them(tmp_path):
+    """``packages: [none, productivity]`` x a grid of inflow factors 1.0 and 0.5 on the ranking
+    instance (conftest): 4 variants, ids package-major, names ``grid-000i@package``.
+
+    Inflow 10 a month, deadline 1 month (young = this month's inflow), 50 staff hours a month.
+    none, inflow x1: 10 h a case, 5 decisions a month, stock 5, 10, 15, 20, overdue 0, 0, 5, 10 =
+    15 case-months. productivity (8 h a case, EUR 2 million one-off): 6.25 decisions, stock 3.75,
+    7.5, 11.25, 15, overdue 0, 0, 1.25, 5 = 6.25 case-months. Inflow x0.5 (5 a month): every case
+    decided in its month, 0 either way. Paired differences productivity - none: overdue -8.75 and 0,
+    cost +2 million in both. The measure changes only parameters (hours per case, its cost), so one
+    worker re-solves all four in place, without a rebuild.
+    """
+    import pandas as pd
+
+    instance = ranking_instance(productivity={"eur_one_off": 2e6})
+    body = {"grid": {"case_types.x.inflow*": [1.0, 0.5]}, "packages": ["none", "productivity"]}
+    report = run_batch(write_batch(tmp_path, body, instance), workers=1, out=tmp_path / "out", progress=False)
+    got = rows(tmp_path / "out")
+    assert [(r["id"], r["name"], r["package"]) for r in got] == [
+        (0, "grid-0000@none", "none"),
+        (1, "grid-0001@none", "none"),
+        (2, "grid-0000@productivity", "productivity"),
+        (3, "grid-0001@productivity", "productivity"),
+    ]
+    assert [r["overdue_case_months"] for r in got] == pytest.approx([15, 0, 6.25, 0])
+    assert got[2]["total_cost_eur"] - got[0]["total_cost_eur"] == pytest.approx(2e6)
+    assert json.loads(got[3]["overrides"])[-1] == {"path": "package", "op": "set", "value": "productivity"}
+    assert report.rebuilt == 0
+    diff = pd.read_csv(tmp_path / "out" / "summary" / "package_differences.csv").set_index("kpi")
+    assert diff.loc["overdue_case_months", ["package", "against"]].tolist() == ["productivity", "none"]
+    assert diff.loc["overdue_case_months", ["n", "min", "max"]].tolist() == pytest.approx([2, -8.75, 0])
+    assert diff.loc["total_cost_eur", ["min", "max"]].tolist() == pytest.approx([2e6, 2e6])
+    pct = pd.read_csv(tmp_path / "out" / "summary" / "percentiles.csv")
+    per = pct[pct.kpi == "overdue_case_months"].set_index("package")
+    assert per.loc["none", "max"] == pytest.approx(15) and per.loc["productivity", "max"] == pytest.approx(6.25)
+
+
+def test_scenario_package_equals_solve_with_package():
+    """A scenario's ``package`` is put in force after its changes, as ``planner solve --set ...
+    --package`` does (load_instance: overrides first): the KPIs of the persistent re-solve equal
+    those of a fresh solve of that instance."""
+
+    from planner.measures import apply_package
+    from planner.overrides import apply_assignments
+
+    raw = ranking_instance()
+    spec = expand(Batch.model_validate({"base": "-", "scenarios": [{"name": "s", "changes": ["case_types.x.inflow*=1.2"], "package": "outsource"}]}))[0]
+    assert spec.package == "outsource"
+    resolver = Resolver(raw, {"mip_gap": 0})
+    resolver.solve_variant([])  # the live model is the base instance's
+    out = resolver.solve_variant(spec.changes)
+    assert out.status == "optimal" and not out.rebuilt
+    d = apply_package(apply_assignments(validate_dict(raw).instance.model_dump(), ["case_types.x.inflow*=1.2"]), "outsource")
+    m = build_model(d)
+    info = solve_model(m, "weighted", None, 0)
+    assert_same_kpis(out.kpis, plan_kpis(m, d, info, "weighted")[0])
+    assert out.kpis["cost_by_component"]["outsourcing"] > 0  # the package is in force
+
+
+@pytest.mark.parametrize(
+    "body, field, message",
+    [
+        ({"grid": {"case_types.x.inflow*": [1.0]}, "packages": ["none", "nosuch"]}, "packages.1", "unknown package 'nosuch'"),
+        ({"scenarios": [{"name": "s", "package": "nosuch"}]}, "scenarios.0.package", "unknown package 'nosuch'"),
+        ({"grid": {"package": ["none", 3]}}, "grid.package", "a package is set by its name"),
+        ({"grid": {"package": ["none", "outsource"]}, "packages": ["none"]}, "packages", "give one or the other"),
+        ({"scenarios": [{"name": "s", "package": "outsource"}], "packages": ["none"]}, "", "not both"),
+    ],
+)
+def test_bad_packages(tmp_path, body, field, message):
+
+    with pytest.raises(InputError) as e:
+        run_batch(write_batch(tmp_path, body, ranking_instance()), workers=1, out=tmp_path / "out", progress=False)
+    assert e.value.field == field and message in e.value.message and e.value.file.endswith("batch.yaml")
+    assert not (tmp_path / "out").exists()
