@@ -35,7 +35,8 @@ from pyomo.repn import generate_standard_repn
 from .errors import InputError
 from .loading import InstanceData, validate_dict
 from .measures import apply_measures
-from .model import build_model
+from .model import build_model, model_data
+from .structure import signature, signature_difference
 
 CASE_VARS = ("dec_int", "dec_out", "stock", "overdue")
 PERSON_VARS = ("housed", "accelerated", "waiting", "ph_overdue", "awaiting", "crisis", "unsheltered")
@@ -92,38 +93,29 @@ def variable_bound(var, datas: list[InstanceData]) -> float:
 
 
 def parameter_deltas(m, base: InstanceData, raw: dict, names: list[str], source) -> tuple[dict, list[InstanceData], dict]:
-    """{id(param data): (param data, [(measure, delta)])}, the variant datas, structural refusals."""
+    """{id(param data): (param data, [(measure, delta)])}, the variant datas, structural refusals.
+
+    Each measure's parameter values come from :func:`planner.model.model_data` (no model built);
+    a measure whose instance has another structure (:mod:`planner.structure`) is refused."""
     deltas, datas, refused = {}, [base], {}
-    params = [p for p in m.component_objects(pyo.Param) if p.mutable]
+    base_signature = signature(base, model_data(base))
+    params = {p.local_name: p for p in m.component_objects(pyo.Param) if p.mutable}
     for name in names:
         dm = apply_measures(raw, [name], source)
-        mm = build_model(dm)
-        reason = _structure_differs(m, mm)
+        md = model_data(dm)
+        reason = signature_difference(base_signature, signature(dm, md))
         if reason:
-            refused[name] = reason
+            refused[name] = f"it changes the model's structure ({reason})"
             continue
         datas.append(dm)
-        for P in params:
-            Pm = mm.component(P.name)
-            for idx in P:
-                v0, v1 = pyo.value(P[idx]), pyo.value(Pm[idx])
+        for pname, (index, values) in md.params.items():
+            for idx, pdata in params[pname].items():
+                v0 = pdata.value
+                v1 = values.get(idx, 0.0) if index else values
                 if abs(v1 - v0) > 1e-12 * max(1.0, abs(v0)):
-                    entry = deltas.setdefault(id(P[idx]), (P[idx], []))
+                    entry = deltas.setdefault(id(pdata), (pdata, []))
                     entry[1].append((name, v1 - v0))
     return deltas, datas, refused
-
-
-def _structure_differs(m, mm) -> str | None:
-    for comp in m.component_objects((pyo.Var, pyo.Constraint, pyo.Param, pyo.Set), descend_into=False):
-        other = mm.component(comp.name)
-        if other is None:
-            return f"it removes '{comp.name}'"
-        if comp.is_indexed() and set(comp.index_set()) != set(other.index_set()):
-            return f"it changes the index of '{comp.name}'"
-    for comp in mm.component_objects((pyo.Var, pyo.Constraint), descend_into=False):
-        if m.component(comp.name) is None:
-            return f"it adds '{comp.name}'"
-    return None
 
 
 def linearise(m, deltas: dict, names: list[str], datas: list[InstanceData]) -> None:

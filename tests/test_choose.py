@@ -43,3 +43,15 @@ def test_budget_changes_the_choice():
     chosen, refused, info = choose(_instance(budget=1.3e6))
     assert chosen == ["outsource"] and refused == {}
     assert info.objective == pytest.approx(11.1, abs=1e-5)
+
+
+def test_structural_measure_is_refused():
+    """A measure that shortens the deadline changes the FIFO window of every overdue row, which a
+    parameter delta cannot express: it is refused (planner.structure), the others are chosen as
+    without it (both: objective 3.9, see _instance)."""
+    raw = _instance()
+    raw["measures"]["strict"] = {"changes": [{"path": "case_types.x.deadline_months", "op": "set", "value": 0.5}]}
+    chosen, refused, info = choose(raw)
+    assert sorted(chosen) == ["outsource", "productivity"] and info.objective == pytest.approx(3.9, abs=1e-5)
+    assert list(refused) == ["strict"]
+    assert "structural field case_types.x.deadline_months changed" in refused["strict"]

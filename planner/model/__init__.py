@@ -17,7 +17,7 @@ A persistent re-solve (:mod:`planner.persistent`) runs only :func:`model_data` f
 its sets equal the live model's, the new parameter values are copied in and nothing is built.
 That is sound because ``define`` follows one rule: every number a what-if may change enters a
 constraint as a mutable parameter, and which components and terms exist depends only on the sets
-and on the structural fields of the instance (``planner.persistent.PARAM_FIELDS`` lists the rest).
+and on the structural fields of the instance (``planner.structure.PARAM_FIELDS`` lists the rest).
 """
 
 from __future__ import annotations
