@@ -52,6 +52,7 @@ class BatchReport:
     statuses: dict = field(default_factory=dict)
     rebuilt: int = 0
     table: object = None  # percentiles (pandas DataFrame)
+    differences: object = None  # paired package differences (DataFrame), or None
     files: list = field(default_factory=list)
     seconds: float = 0.0
 
@@ -251,7 +252,7 @@ def run_batch(
 
         results, series = store.results(), store.series()
         files = store.export(folder, results, series)
-        table, figures = write_summary(folder, results, series)
+        table, differences, figures = write_summary(folder, results, series)
         return BatchReport(
             folder=folder,
             total=len(specs),
@@ -259,6 +260,7 @@ def run_batch(
             statuses=results.status.value_counts().to_dict(),
             rebuilt=int(results.rebuilt.fillna(0).astype(bool).sum()),
             table=table,
+            differences=differences,
             files=[store.path, *files, *figures],
             seconds=time.perf_counter() - t_start,
         )

@@ -293,9 +293,25 @@ def fan_stock(series: pd.DataFrame, groups=None) -> Figure | None:
     return fig
 
 
-def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame) -> tuple[pd.DataFrame, list[Path]]:
+def terminal_summary(table: pd.DataFrame, differences: pd.DataFrame | None) -> str:
+    """What ``planner batch`` prints: the percentiles of the KPIs that vary; with packages only
+    the main KPIs (:data:`MAIN_KPIS`) per package and, when every variant ran under each package,
+    their paired differences (the CSV files have every KPI)."""
+    if "package" not in table.columns:
+        return format_table(table)
+    main = table[table.kpi.isin(MAIN_KPIS)]
+    text = "percentiles per package (every KPI: summary/percentiles.csv)\n" + format_table(main, only_varying=False)
+    if differences is not None and not differences.empty:
+        diff = differences[differences.kpi.isin(MAIN_KPIS)].rename(columns={"package": "pkg"})
+        diff = diff.assign(package=diff.pkg + " - " + diff.against).drop(columns=["pkg", "against"])
+        text += "\n\nper variant, package minus " + str(differences.against.iloc[0])
+        text += " (every KPI: summary/package_differences.csv)\n" + format_table(diff, only_varying=False)
+    return text
+
+
+def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None, list[Path]]:
     """Write ``summary/`` (percentiles.csv, package_differences.csv with packages, the figures);
-    returns the percentiles table and the files."""
+    returns the percentiles, the package differences (None without) and the files."""
     from .plots import png_bytes
 
     out = Path(folder) / "summary"
@@ -319,4 +335,4 @@ def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame) -> 
         if fig is not None:
             (out / name).write_bytes(png_bytes(fig))
             written.append(out / name)
-    return table, written
+    return table, differences, written

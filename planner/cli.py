@@ -187,7 +187,7 @@ def _cmd_kpis(args) -> int:
 
 def _cmd_batch(args) -> int:
     from .batch import BatchError, report_line, run_batch
-    from .batchsummary import format_table
+    from .batchsummary import terminal_summary
 
     try:
         report = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler, out=args.out, resume=args.resume)
@@ -197,7 +197,7 @@ def _cmd_batch(args) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; finished scenarios are in the store, run again with --resume to finish", file=sys.stderr)
         return 130
-    print(format_table(report.table))
+    print(terminal_summary(report.table, report.differences))
     print(report_line(report))
     return 0
 

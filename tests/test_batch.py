@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from planner.batch import base_instance, run_batch
+from planner.batchsummary import terminal_summary
 from planner.batchfile import Batch, check_packages, dispatch_order, expand, load_batch
 from planner.errors import InputError
 
@@ -517,6 +518,10 @@ def test_packages_cross_every_variant_and_differences_pair_them(tmp_path):
     pct = pd.read_csv(tmp_path / "out" / "summary" / "percentiles.csv")
     per = pct[pct.kpi == "overdue_case_months"].set_index("package")
     assert per.loc["none", "max"] == pytest.approx(15) and per.loc["productivity", "max"] == pytest.approx(6.25)
+    text = terminal_summary(report.table, report.differences)  # what planner batch prints
+    line = next(row for row in text.splitlines() if row.startswith("overdue_case_months") and "productivity - none" in row)
+    # p5 .. p95 of the two differences (-8.75, 0), linear interpolation: -8.75 + q * 8.75
+    assert line.split()[-5:] == ["-8.31", "-6.56", "-4.38", "-2.19", "-0.438"]
 
 
 def test_scenario_package_equals_solve_with_package():
