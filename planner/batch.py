@@ -268,6 +268,39 @@ def run_batch(
         store.close()
 
 
+def describe_batch(batch_path, shown: int = 10) -> str:
+    """What ``planner batch --list`` prints: the batch file read, validated and expanded (its
+    packages checked against the base instance), without solving: counts per origin and
+    package, then the first ``shown`` variants with their changes."""
+    batch_path = Path(batch_path)
+    batch, base_path, specs = load_batch(batch_path)
+    try:
+        check_packages(specs, validate_dict(base_instance(base_path), base_path))
+    except InputError as e:
+        raise e.with_file(str(batch_path)) from None
+    counts: dict[tuple, int] = {}
+    for s in specs:
+        counts[(s.group, s.package)] = counts.get((s.group, s.package), 0) + 1
+    lines = [f"{batch_path}: {len(specs)} variants of {base_path}"]
+    for (group, package), n in counts.items():
+        lines.append(f"  {n:>6} {group}" + (f" @ {package}" if package else ""))
+    for s in dispatch_order(specs)[:shown]:
+        changes = ", ".join(_change_text(c) for c in s.changes)
+        lines.append(f"  #{s.id} {s.name}: {changes or '(the base instance)'}")
+    if len(specs) > shown:
+        lines.append(f"  ... {len(specs) - shown} more (solve order)")
+    return "\n".join(lines)
+
+
+def _change_text(c: dict) -> str:
+    """``path *= 1.2 from 2022-07``, ``package letter``."""
+    if c["path"] == "package":
+        return f"package {c['value']}"
+    value = f"{c['value']:.6g}" if isinstance(c["value"], float) else repr(c["value"])
+    op = {"set": "=", "scale": "*=", "add": "+="}[c["op"]]
+    return f"{c['path']} {op} {value}" + (f" from {c['from_period']}" if c.get("from_period") else "")
+
+
 def _progress(total: int, initial: int, enabled: bool):
     if not enabled:
         return None

@@ -7,7 +7,8 @@ Written into ``<batch folder>/summary/``:
 * ``kpi_histograms.png``: histograms of the main KPIs across the variants;
 * ``fan_occupancy.png``: COA occupancy per period across the variants (median, 25-75 % and
   5-95 % bands);
-* ``fan_stock.png``: IND case stock per period and case type, the same bands (one panel each).
+* ``fan_stock.png``: IND case stock per period and case type, the same bands (one panel each);
+* ``summary.xlsx``: the percentiles, the package differences and the results, one sheet each.
 
 With measure packages (a batch's ``packages:``, a scenario's ``package`` or a grid axis of
 ``package``) the percentiles are per package and KPI, the figures draw each package in its own
@@ -293,6 +294,23 @@ def fan_stock(series: pd.DataFrame, groups=None) -> Figure | None:
     return fig
 
 
+def workbook(table: pd.DataFrame, differences: pd.DataFrame | None, results: pd.DataFrame) -> bytes:
+    """summary.xlsx: sheets 'percentiles', 'package_differences' (with packages) and 'results'
+    (one row per variant, as results.csv), for a spreadsheet."""
+    import io
+
+    from .report import _format_sheet
+
+    buf = io.BytesIO()
+    sheets = [("percentiles", table), ("package_differences", differences), ("results", results)]
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        for name, frame in sheets:
+            if frame is not None:
+                frame.to_excel(writer, sheet_name=name, index=False)
+                _format_sheet(writer.sheets[name], frame)
+    return buf.getvalue()
+
+
 def terminal_summary(table: pd.DataFrame, differences: pd.DataFrame | None) -> str:
     """What ``planner batch`` prints: the percentiles of the KPIs that vary; with packages only
     the main KPIs (:data:`MAIN_KPIS`) per package and, when every variant ran under each package,
@@ -323,6 +341,8 @@ def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame) -> 
     if differences is not None:
         written.append(out / "package_differences.csv")
         differences.to_csv(written[-1], index=False, lineterminator="\n")
+    written.append(out / "summary.xlsx")
+    written[-1].write_bytes(workbook(table, differences, results))
     ok_ids = set(ok_rows(results).id)
     series = series[series.id.isin(ok_ids)]
     groups = list(_by_package(results))

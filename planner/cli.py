@@ -186,8 +186,12 @@ def _cmd_kpis(args) -> int:
 
 
 def _cmd_batch(args) -> int:
-    from .batch import BatchError, report_line, run_batch
+    from .batch import BatchError, describe_batch, report_line, run_batch
     from .batchsummary import terminal_summary
+
+    if args.list:
+        print(describe_batch(args.batch))
+        return 0
 
     try:
         report = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler, out=args.out, resume=args.resume)
@@ -278,6 +282,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask.distributed cluster, e.g. tcp://host:8786")
     b.add_argument("--out", help="batch folder (default results/<batch-name>/)")
     b.add_argument("--resume", action="store_true", help="solve only the scenarios the batch folder's store does not hold yet")
+    b.add_argument("--list", action="store_true", help="validate and expand the batch file, list its variants, solve nothing")
     b.set_defaults(func=_cmd_batch)
 
     sc = sub.add_parser("schema", help="print the instance format as JSON Schema")

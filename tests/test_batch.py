@@ -352,6 +352,27 @@ def test_cli_bad_batch_file_exits_2(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_cli_list_expands_without_solving(tmp_path, capsys):
+    """``planner batch --list``: 2 grid points x 2 packages = 4 variants, counted per origin and
+    package and listed in solve order (none's two, then outsource's); nothing is written. A
+    package the base instance does not have is a one-line error (exit 2)."""
+    from planner.cli import main
+
+    body = {"grid": {"case_types.x.inflow*": [1.0, 0.5]}, "packages": ["none", "outsource"]}
+    path = write_batch(tmp_path, body, ranking_instance())
+    assert main(["batch", str(path), "--list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{path}: 4 variants of {tmp_path / 'base.yaml'}"
+    assert [line.split() for line in out[1:3]] == [["2", "grid", "@", "none"], ["2", "grid", "@", "outsource"]]
+    assert out[3] == "  #0 grid-0000@none: case_types.x.inflow *= 1, package none"
+    assert [line.split()[0] for line in out[3:]] == ["#0", "#1", "#2", "#3"]
+    assert set(tmp_path.iterdir()) == {tmp_path / "base.yaml", tmp_path / "batch.yaml"}
+    path = write_batch(tmp_path, {"grid": body["grid"], "packages": ["none", "nosuch"]}, ranking_instance())
+    assert main(["batch", str(path), "--list"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {path}: packages.1: unknown package 'nosuch'") and "\n" not in err
+
+
 # --- running batches ---------------------------------------------------------------------------
 
 
@@ -397,7 +418,7 @@ def test_failures_are_recorded_and_the_rest_finish(tmp_path):
     assert got["no-money"]["status"] == "infeasible" and "infeasible" in got["no-money"]["message"]
     assert got["base"]["status"] == "optimal" and got["base"]["cost_by_component.staff_internal"] > 0
     assert json.loads(got["grid-0001"]["overrides"]) == [{"path": "case_types.x.inflow", "op": "scale", "value": 1.1}]
-    for name in ("results.csv", "results.parquet", "series.parquet", "summary/percentiles.csv", "summary/kpi_histograms.png", "summary/fan_occupancy.png", "summary/fan_stock.png"):
+    for name in ("results.csv", "results.parquet", "series.parquet", "summary/percentiles.csv", "summary/summary.xlsx", "summary/kpi_histograms.png", "summary/fan_occupancy.png", "summary/fan_stock.png"):
         assert (tmp_path / "out" / name).is_file(), name
     import pandas as pd
 
@@ -406,6 +427,9 @@ def test_failures_are_recorded_and_the_rest_finish(tmp_path):
     assert pct.loc["overdue_case_months", "p5"] <= pct.loc["overdue_case_months", "p50"] <= pct.loc["overdue_case_months", "p95"]
     series = pd.read_parquet(tmp_path / "out" / "series.parquet")
     assert set(series[series.series == "stock"].key) == {"x", "y"} and series.id.nunique() == 3
+    book = pd.read_excel(tmp_path / "out" / "summary" / "summary.xlsx", sheet_name=None)
+    assert list(book) == ["percentiles", "results"] and len(book["results"]) == 6  # no packages: no differences sheet
+    assert book["percentiles"].set_index("kpi").loc["overdue_case_months", "p50"] == pytest.approx(pct.loc["overdue_case_months", "p50"])
 
 
 SIX = {"mip_gap": 0, "grid": {"case_types.x.inflow*": [0.8, 1.0, 1.2], "staff_pools.p.max_hires": [1, 5]}}
@@ -522,6 +546,9 @@ def test_packages_cross_every_variant_and_differences_pair_them(tmp_path):
     pct = pd.read_csv(tmp_path / "out" / "summary" / "percentiles.csv")
     per = pct[pct.kpi == "overdue_case_months"].set_index("package")
     assert per.loc["none", "max"] == pytest.approx(15) and per.loc["productivity", "max"] == pytest.approx(6.25)
+    book = pd.read_excel(tmp_path / "out" / "summary" / "summary.xlsx", sheet_name=None)
+    assert list(book) == ["percentiles", "package_differences", "results"]
+    assert book["package_differences"].set_index("kpi").loc["overdue_case_months", "min"] == pytest.approx(-8.75)
     text = terminal_summary(report.table, report.differences)  # what planner batch prints
     line = next(row for row in text.splitlines() if row.startswith("overdue_case_months") and "productivity - none" in row)
     # p5 .. p95 of the two differences (-8.75, 0), linear interpolation: -8.75 + q * 8.75
