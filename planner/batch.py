@@ -25,6 +25,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -156,16 +157,21 @@ class PoolExecutor:
 
 
 _DASK_RESOLVERS: dict[str, Resolver] = {}
+_DASK_LOCK = threading.Lock()
 
 
 def _dask_task(payload: tuple, changes: list) -> tuple[Outcome, str]:
-    """On a dask worker: one Resolver per batch per worker process, kept between tasks."""
+    """On a dask worker: one Resolver per batch per worker process, kept between tasks. Tasks of
+    one process take turns (a lock): a worker started with ``--nthreads 2`` would otherwise run
+    two variants at once on the one live model. Parallelism comes from processes (``--nworkers``
+    or one ``dask worker`` per core, each ``--nthreads 1``; see the README)."""
     key, base_raw, options = payload
-    resolver = _DASK_RESOLVERS.get(key)
-    if resolver is None:
-        _DASK_RESOLVERS.clear()  # one batch at a time per worker: free the previous model
-        resolver = _DASK_RESOLVERS[key] = Resolver(base_raw, options)
-    return resolver.solve_variant(changes), worker_label()
+    with _DASK_LOCK:
+        resolver = _DASK_RESOLVERS.get(key)
+        if resolver is None:
+            _DASK_RESOLVERS.clear()  # one batch at a time per worker: free the previous model
+            resolver = _DASK_RESOLVERS[key] = Resolver(base_raw, options)
+        return resolver.solve_variant(changes), worker_label()
 
 
 class DaskExecutor:
