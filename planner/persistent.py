@@ -400,6 +400,7 @@ class Resolver:
         info.status, info.warnings[:] = "not solved", []
         self.opt._solver_model.clearSolver()
         run()
+        info.warn("the warm start from the previous variant's basis ended without a status; solved again from scratch")
 
     def _warm_start_failed(self) -> bool:
         """HiGHS ended with status unknown or solve error (not infeasible, a limit or Ctrl-C)."""
