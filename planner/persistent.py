@@ -368,16 +368,9 @@ class Resolver:
 
     def _solve_live(self, info: SolveInfo) -> None:
         """Solve the live model with the worker's HiGHS object (``planner.solve._run``: its
-        objective is already scaled, see :meth:`_install`).
-
-        A warm start can end without a status: HiGHS 1.16's dual simplex, restarted from the
-        previous variant's basis, occasionally stops with model status *unknown* and no feasible
-        solution (seen on 2 of 24 variants of ``benchmarks/nl-2022-lp.yaml`` in one dispatch
-        order); the same LP solves from scratch. Then the basis is dropped and the variant solved
-        again, cold (``cold_restarts`` counts them); a variant that fails cold too is reported.
-        """
-
-        def run():
+        objective is already scaled, see :meth:`_install`; a warm start that ends without a
+        status is solved again from scratch there, counted in ``cold_restarts``)."""
+        try:
             _run(
                 self.opt,
                 self.model,
@@ -388,29 +381,8 @@ class Resolver:
                 is_mip=self.is_mip,
                 load=self._load_solution,
             )
-
-        try:
-            run()
-            if not self._warm_start_failed():
-                return
-        except SolveError:
-            if not self._warm_start_failed():
-                raise
-        self.cold_restarts += 1
-        info.status, info.warnings[:] = "not solved", []
-        self.opt._solver_model.clearSolver()
-        run()
-        info.warn("the warm start from the previous variant's basis ended without a status; solved again from scratch")
-
-    def _warm_start_failed(self) -> bool:
-        """HiGHS ended with status unknown or solve error (not infeasible, a limit or Ctrl-C)."""
-        try:
-            import highspy
-
-            status = self.opt._solver_model.getModelStatus()
-            return status in (highspy.HighsModelStatus.kUnknown, highspy.HighsModelStatus.kSolveError)
-        except Exception:  # noqa: BLE001 - no HiGHS object to ask: nothing to retry
-            return False
+        finally:
+            self.cold_restarts += info.cold_restarts
 
     def _load_solution(self, res) -> None:
         """The solution into the live model's variables: HiGHS's column values, read through a

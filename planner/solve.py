@@ -63,6 +63,7 @@ class SolveInfo:
     stage_values: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     objective_scale: float = 1.0
+    cold_restarts: int = 0  # solves repeated from scratch after a warm start ended without status
 
     def warn(self, text: str) -> None:
         if text not in self.warnings:
@@ -146,6 +147,18 @@ def _interrupted(opt) -> bool:
         return False
 
 
+def _without_status(opt) -> bool:
+    """HiGHS ended with model status unknown or solve error (not optimal, infeasible, a limit or
+    Ctrl-C)."""
+    try:
+        import highspy
+
+        status = opt._solver_model.getModelStatus()
+        return status in (highspy.HighsModelStatus.kUnknown, highspy.HighsModelStatus.kSolveError)
+    except Exception:  # noqa: BLE001 - no HiGHS model to ask: nothing to retry
+        return False
+
+
 def _run(
     opt: Highs,
     m,
@@ -179,21 +192,38 @@ def _run(
     if rescale:
         info.objective_scale = scale
     t0 = time.perf_counter()
-    try:
-        res = opt.solve(
+
+    def call(limit):
+        return opt.solve(
             m,
             load_solutions=False,
             raise_exception_on_nonoptimal_result=False,
-            time_limit=time_limit,
+            time_limit=limit,
             rel_gap=mip_gap,
             threads=1,
             solver_options={**HIGHS_OPTIONS, **(solver_options or {})},
         )
+
+    restarted = False
+    try:
+        res = call(time_limit)
+        if _without_status(opt):
+            # HiGHS's simplex, restarted from the basis of the previous solve of this HiGHS object
+            # (a batch's previous variant, a lexicographic stage), occasionally ends with status
+            # unknown and no plan (highspy 1.16: 2 of 24 variants of benchmarks/nl-2022-lp.yaml
+            # in one order); the same LP solves from scratch. Drop the basis and solve again.
+            opt._solver_model.clearSolver()
+            left = None if time_limit is None else max(0.01, time_limit - (time.perf_counter() - t0))
+            res = call(left)
+            restarted = True
+            info.cold_restarts += 1
     finally:
         info.solve_seconds += time.perf_counter() - t0
         if scaled is not None:
             m.del_component(scaled)
             original.activate()
+    if restarted:
+        info.warn("the warm start from the previous solve's basis ended without a status; solved again from scratch")
     tc, ss = res.termination_condition, res.solution_status
     if tc in (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible, TerminationCondition.infeasibleOrUnbounded):
         raise InfeasibleError("the plan is infeasible: no decisions satisfy every constraint")
