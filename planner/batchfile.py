@@ -108,15 +108,30 @@ class Triangular(Strict):
     high: Finite
 
 
+class Quantiles(Strict):
+    """An empirical distribution from a forecast's quantiles: ``probabilities`` (increasing, in
+    [0, 1]) and the ``values`` at them (non-decreasing). A draw is ``u ~ U(0, 1)`` mapped through
+    the piecewise-linear quantile function; below the first probability it is the first value,
+    above the last the last (a forecast band of p10 / p50 / p90 says nothing of the tails beyond:
+    give p0 and p100 to widen them)."""
+
+    probabilities: list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] = Field(min_length=2)
+    values: list[Finite] = Field(min_length=2)
+
+
 class Choice(Strict):
     values: list[Any] = Field(min_length=1)
     weights: list[Annotated[float, Field(ge=0)]] | None = None
 
 
+KINDS = ("lognormal", "normal", "uniform", "triangular", "quantiles", "choice")
+
+
 class Distribution(Strict):
     """A random variable drawn once per sample and applied as the value of its ``apply`` changes.
 
-    Give exactly one of ``lognormal``, ``normal``, ``uniform``, ``triangular``, ``choice``.
+    Give exactly one of ``lognormal``, ``normal``, ``uniform``, ``triangular``, ``quantiles``,
+    ``choice``.
     """
 
     name: str = Field(pattern=NAME)
@@ -125,18 +140,27 @@ class Distribution(Strict):
     normal: Normal | None = None
     uniform: Uniform | None = None
     triangular: Triangular | None = None
+    quantiles: Quantiles | None = None
     choice: Choice | None = None
     apply: list[Target | str] = Field(min_length=1, description="Changes that take the draw as value; a string is PATH (set), PATH* (scale) or PATH+ (add).")
 
     @model_validator(mode="after")
     def _one_kind(self):
-        kinds = [k for k in ("lognormal", "normal", "uniform", "triangular", "choice") if getattr(self, k) is not None]
+        kinds = [k for k in KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"give exactly one of lognormal, normal, uniform, triangular, choice (got {', '.join(kinds) or 'none'})")
+            raise ValueError(f"give exactly one of {', '.join(KINDS)} (got {', '.join(kinds) or 'none'})")
         if self.uniform is not None and self.uniform.high < self.uniform.low:
             raise ValueError("uniform: high must be >= low")
         if self.triangular is not None and not self.triangular.low <= self.triangular.mode <= self.triangular.high:
             raise ValueError("triangular: expected low <= mode <= high")
+        if self.quantiles is not None:
+            q = self.quantiles
+            if len(q.probabilities) != len(q.values):
+                raise ValueError("quantiles: one value per probability")
+            if any(b <= a for a, b in zip(q.probabilities, q.probabilities[1:])):
+                raise ValueError("quantiles: the probabilities must increase")
+            if any(b < a for a, b in zip(q.values, q.values[1:])):
+                raise ValueError("quantiles: the values must not decrease (a quantile function never does)")
         if self.choice is not None and self.choice.weights is not None:
             if len(self.choice.weights) != len(self.choice.values):
                 raise ValueError("choice: one weight per value")
@@ -146,7 +170,7 @@ class Distribution(Strict):
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("lognormal", "normal", "uniform", "triangular", "choice") if getattr(self, k) is not None)
+        return next(k for k in KINDS if getattr(self, k) is not None)
 
 
 class Batch(Strict):
@@ -273,6 +297,9 @@ def _draw(dist: Distribution, rng: np.random.Generator, n: int) -> list:
         if t.low == t.high:
             return [float(t.low)] * n
         return rng.triangular(t.low, t.mode, t.high, n).tolist()
+    if dist.quantiles is not None:
+        q = dist.quantiles
+        return np.interp(rng.uniform(0.0, 1.0, n), q.probabilities, q.values).tolist()
     c = dist.choice
     p = None if c.weights is None else np.asarray(c.weights, dtype=float) / sum(c.weights)
     picks = rng.choice(len(c.values), size=n, p=p)

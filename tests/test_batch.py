@@ -341,6 +341,38 @@ def test_expansion_counts_and_reproducible_draws(tmp_path):
     assert samples[0].point["inflow"] == min(s.point["inflow"] for s in samples)
 
 
+def test_quantile_draws():
+    """``quantiles`` maps u ~ U(0, 1) through the piecewise-linear quantile function.
+
+    probabilities [0, 1] and values [2, 5]: the quantile function is 2 + 3u, exactly what
+    ``uniform: {low: 2, high: 5}`` draws from the same seed (numpy: low + (high - low) * u).
+    A forecast band p10 / p50 / p90 = 0.8 / 1.0 / 1.3: u = 0.3 lies halfway between p10 and p50,
+    so 0.9; u = 0.05 is below p10, so 0.8 (the band says nothing of the tail); u = 0.7 gives
+    1.0 + 0.5 * 0.3 = 1.15. Checked against the seed's own uniforms.
+    """
+    import numpy as np
+
+    def draws(kind: dict, n: int = 50) -> list:
+        body = {"base": "-", "seed": 5, "samples": n, "distributions": [{"name": "f", **kind, "apply": ["case_types.x.inflow*"]}]}
+        return [s.point["f"] for s in expand(Batch.model_validate(body))]
+
+    assert draws({"quantiles": {"probabilities": [0, 1], "values": [2, 5]}}) == pytest.approx(draws({"uniform": {"low": 2, "high": 5}}), rel=1e-12)
+    band = draws({"quantiles": {"probabilities": [0.1, 0.5, 0.9], "values": [0.8, 1.0, 1.3]}})
+    u = np.random.default_rng(5).uniform(0, 1, 50)
+
+    def by_hand(x: float) -> float:
+        if x <= 0.1:
+            return 0.8
+        if x <= 0.5:
+            return 0.8 + (x - 0.1) / 0.4 * 0.2
+        if x <= 0.9:
+            return 1.0 + (x - 0.5) / 0.4 * 0.3
+        return 1.3
+
+    assert band == pytest.approx([by_hand(x) for x in u], rel=1e-12)
+    assert by_hand(0.3) == pytest.approx(0.9) and by_hand(0.05) == 0.8 and by_hand(0.7) == pytest.approx(1.15)
+
+
 @pytest.mark.parametrize(
     "body, field, message",
     [
@@ -350,6 +382,12 @@ def test_expansion_counts_and_reproducible_draws(tmp_path):
         ({"seed": 1, "samples": 2, "distributions": [{"name": "d", "apply": ["x*"]}]}, "distributions.0", "exactly one of"),
         ({"scenarios": [{"name": "a", "changes": ["no-equals-sign"]}]}, "scenarios.0.changes.0", "expected PATH=VALUE"),
         ({"scenarios": [{"name": "a"}, {"name": "a"}]}, "scenarios", "unique"),
+        ({"seed": 1, "samples": 2, "distributions": [{"name": "d", "quantiles": {"probabilities": [0.1, 0.9], "values": [1.2, 0.8]}, "apply": ["x*"]}]},
+         "distributions.0", "must not decrease"),
+        ({"seed": 1, "samples": 2, "distributions": [{"name": "d", "quantiles": {"probabilities": [0.5, 0.1], "values": [1, 2]}, "apply": ["x*"]}]},
+         "distributions.0", "must increase"),
+        ({"seed": 1, "samples": 2, "distributions": [{"name": "d", "quantiles": {"probabilities": [0.1, 0.5, 0.9], "values": [1, 2]}, "apply": ["x*"]}]},
+         "distributions.0", "one value per probability"),
     ],
 )
 def test_bad_batch_files(tmp_path, body, field, message):
