@@ -664,3 +664,37 @@ def test_bad_packages(tmp_path, body, field, message):
         run_batch(write_batch(tmp_path, body, ranking_instance()), workers=1, out=tmp_path / "out", progress=False)
     assert e.value.field == field and message in e.value.message and e.value.file.endswith("batch.yaml")
     assert not (tmp_path / "out").exists()
+
+
+def test_lexicographic_batch_equals_lexicographic_solves(tmp_path):
+    """``objective: lexicographic`` builds and solves every variant the lexicographic way
+    (planner.solve.solve_model; no persistent re-solve: each stage adds a hold row), so each row's
+    KPIs equal those of that solve, stage values included."""
+    body = {"objective": "lexicographic", "mip_gap": 0, "grid": {"case_types.x.inflow*": [0.8, 1.3]}}
+    run_batch(write_batch(tmp_path, body), workers=1, out=tmp_path / "out", progress=False)
+    got = rows(tmp_path / "out")
+    assert [r["status"] for r in got] == ["optimal", "optimal"]
+    assert all(r["rebuilt"] == 1 and r["rebuild_reason"].startswith("lexicographic") for r in got)
+    for r, factor in zip(got, (0.8, 1.3)):
+        raw = small()
+        raw["case_types"]["x"]["inflow"] = [v * factor for v in raw["case_types"]["x"]["inflow"]]
+        d = validate_dict(raw)
+        m = build_model(d)
+        want = plan_kpis(m, d, solve_model(m, "lexicographic", None, 0), "lexicographic")[0]
+        for stage in ("unsheltered", "crisis", "overruns", "cost"):
+            assert r[f"stage_values.{stage}"] == pytest.approx(want["stage_values"][stage], rel=1e-6, abs=1e-6)
+        assert r["overdue_case_months"] == pytest.approx(want["overdue_case_months"], rel=1e-6, abs=1e-6)
+
+
+def test_time_limit_without_a_plan_is_recorded(tmp_path):
+    """A time limit too short for HiGHS to find any plan (1 ms for nl-2022's 24-month LP, whose
+    warm re-solves take 20-300 ms) is recorded per variant as no_solution with the limit named;
+    the batch finishes."""
+    path = tmp_path / "nl.yaml"
+    path.write_text(yaml.safe_dump(nl_lp()), encoding="utf-8")
+    body = {"base": "nl.yaml", "time_limit": 0.001, "grid": {"case_types.spoor4.inflow*": [0.9, 1.1]}}
+    (tmp_path / "batch.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    report = run_batch(tmp_path / "batch.yaml", workers=1, out=tmp_path / "out", progress=False)
+    got = rows(tmp_path / "out")
+    assert report.statuses == {"no_solution": 2}
+    assert all("time limit" in r["message"] for r in got)
