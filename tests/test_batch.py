@@ -681,6 +681,7 @@ def test_lexicographic_batch_equals_lexicographic_solves(tmp_path):
         d = validate_dict(raw)
         m = build_model(d)
         want = plan_kpis(m, d, solve_model(m, "lexicographic", None, 0), "lexicographic")[0]
+        assert r["objective_mode"] == want["objective_mode"] == "lexicographic"
         for stage in ("unsheltered", "crisis", "overruns", "cost"):
             assert r[f"stage_values.{stage}"] == pytest.approx(want["stage_values"][stage], rel=1e-6, abs=1e-6)
         assert r["overdue_case_months"] == pytest.approx(want["overdue_case_months"], rel=1e-6, abs=1e-6)
