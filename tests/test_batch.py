@@ -488,34 +488,28 @@ def test_failures_are_recorded_and_the_rest_finish(tmp_path):
     assert book["percentiles"].set_index("kpi").loc["overdue_case_months", "p50"] == pytest.approx(pct.loc["overdue_case_months", "p50"])
 
 
-SIX = {"mip_gap": 0, "grid": {"case_types.x.inflow*": [0.8, 1.0, 1.2], "staff_pools.p.max_hires": [1, 5]}}
 
 
-def test_dask_cluster_gives_the_same_rows_as_the_process_pool(tmp_path):
+@pytest.mark.parametrize(
+    "inflows, workers, dask_workers, threads",
+    [
+        # two single-threaded worker processes against the process pool of two
+        ([0.8, 1.0, 1.2], 2, 2, 1),
+        # one worker process with three threads runs three tasks at once; they take turns on the
+        # process's one live model (planner.batch._dask_task's lock): the rows of one worker
+        ([0.7, 0.8, 0.9, 1.0, 1.1, 1.2], 1, 1, 3),
+    ],
+)
+def test_dask_cluster_gives_the_same_rows(tmp_path, inflows, workers, dask_workers, threads):
     distributed = pytest.importorskip("dask.distributed")
-    path = write_batch(tmp_path, SIX)
-    run_batch(path, workers=2, out=tmp_path / "pool", progress=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    path = write_batch(tmp_path, {"mip_gap": 0, "grid": {"case_types.x.inflow*": inflows, "staff_pools.p.max_hires": [1, 5]}})
+    run_batch(path, workers=workers, out=tmp_path / "pool", progress=False)
+    with distributed.LocalCluster(n_workers=dask_workers, threads_per_worker=threads, processes=True, dashboard_address=None) as cluster:
         run_batch(path, scheduler=cluster.scheduler_address, out=tmp_path / "dask", progress=False)
     pool, dask = rows(tmp_path / "pool"), rows(tmp_path / "dask")
-    assert len(pool) == 6 and all(r["status"] == "optimal" for r in pool)
+    assert len(pool) == 2 * len(inflows) and all(r["status"] == "optimal" for r in pool)
     same_rows(dask, pool)
-    assert len({r["worker"] for r in dask}) == 2
-
-
-def test_dask_worker_with_threads_gives_the_same_rows(tmp_path):
-    """One dask worker process with three threads runs three tasks at once; they take turns on
-    the process's one live model (planner.batch._dask_task's lock), so the rows equal a
-    one-worker run's."""
-    distributed = pytest.importorskip("dask.distributed")
-    body = {"mip_gap": 0, "grid": {"case_types.x.inflow*": [0.7, 0.8, 0.9, 1.0, 1.1, 1.2], "staff_pools.p.max_hires": [1, 5]}}
-    path = write_batch(tmp_path, body)
-    run_batch(path, workers=1, out=tmp_path / "one", progress=False)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=3, processes=True, dashboard_address=None) as cluster:
-        run_batch(path, scheduler=cluster.scheduler_address, out=tmp_path / "threads", progress=False)
-    one, threads = rows(tmp_path / "one"), rows(tmp_path / "threads")
-    assert len(one) == 12 and all(r["status"] == "optimal" for r in one)
-    same_rows(threads, one)
+    assert len({r["worker"] for r in dask}) == dask_workers
 
 
 def test_killed_batch_resumes_with_every_scenario_once(tmp_path):
