@@ -488,8 +488,6 @@ def test_failures_are_recorded_and_the_rest_finish(tmp_path):
     assert book["percentiles"].set_index("kpi").loc["overdue_case_months", "p50"] == pytest.approx(pct.loc["overdue_case_months", "p50"])
 
 
-
-
 @pytest.mark.parametrize(
     "inflows, workers, dask_workers, threads",
     [
