@@ -372,6 +372,13 @@ def recount(run: Run) -> Recount:
             if dec_int[k][t] < -_tol(0) or dec_out[k][t] < -_tol(0):
                 viol.append(f"ind_cases {labels[t]} {k}: negative decisions")
             check(dec_out[k][t], d.s(f"case_types.{k}.outsourcing_capacity")[t], f"outsourced cases {k} {labels[t]} (outsourcing capacity)")
+        ramp = cts[k].max_decision_increase
+        if ramp is not None:  # the monthly rate rises by at most ramp a month: ramp * mu^2 a period
+            before = None if cts[k].decisions_before is None else cts[k].decisions_before * mu
+            for t in range(T):
+                previous = dec_int[k][t - 1] if t > 0 else before
+                if previous is not None:
+                    check(dec_int[k][t] - previous, ramp * mu * mu, f"rise of internal decisions {k} {labels[t]} (max_decision_increase)")
 
     # cases: inflow with follow-on, FIFO cohorts, overdue, notices
     grant = {k: _per_period(d, f"case_types.{k}.grant_share") for k in K}

@@ -118,6 +118,14 @@ class CaseType(Strict):
     follow_on: FollowOn | None = None
     penalties: Penalties = Field(default_factory=Penalties)
     overdue_weight: NonNeg = Field(1.0, description="Objective weight of one overdue case-month of this type, relative to objective.overdue_case_month.")
+    max_decision_increase: NonNeg | None = Field(
+        None,
+        description="Production ramp: the internal decisions of this type per month rise by at most this many from one month to the next "
+        "(staff move to a case type gradually). None: no limit (staff hours move freely between case types).",
+    )
+    decisions_before: NonNeg | None = Field(
+        None, description="Internal decisions per month just before the horizon: the first period's ramp starts from it (None: the first period is free)."
+    )
 
 
 

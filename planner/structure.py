@@ -61,6 +61,8 @@ PARAM_FIELDS = (
     "case_types.*.outsourcing_ind_hours_per_case",
     "case_types.*.planned_production",  # simulate only
     "case_types.*.overdue_weight",
+    "case_types.*.max_decision_increase",  # a number -> another; given <-> not given changes K_ramp
+    "case_types.*.decisions_before",
     "case_types.*.follow_on.share_of_grants",
     "case_types.*.follow_on.pre_horizon_grants",
     "case_types.*.penalties.applies",  # case_penalty_on (0/1 parameter)

@@ -192,3 +192,47 @@ def test_partly_decided_oldest_cohort_counts_its_arrivals():
     )
     m, d, _ = solve_raw(raw)
     assert cases.table(m, d).overdue.tolist() == pytest.approx([10, 60], abs=1e-9)
+
+
+def _ramp_instance(ramp=None, before=None, horizon=None):
+    """60 cases received three months before the start, deadline 1 month: the whole stock is
+    overdue from the start and no case ever arrives, so overdue = stock. 1 FTE at 2,400 h a year
+    (200 h a month) and 10 h a case: at most 20 decisions a month."""
+    x = {"inflow": 0, "deadline_months": 1, "hours_per_case": 10, "start_stock_by_age": [0, 0, 60]}
+    if ramp is not None:
+        x["max_decision_increase"] = ramp
+    if before is not None:
+        x["decisions_before"] = before
+    return tiny(horizon=horizon or {"periods": 4}, case_types={"x": x}, staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 2400}})
+
+
+def _decisions(raw):
+    m, d, _ = solve_raw(raw)
+    return [m.dec_int["x", t].value for t in m.T], cases.table(m, d)
+
+
+def test_production_ramp_limits_the_rise_of_decisions():
+    """Without a ramp: 20, 20, 20, 0 decisions, stocks 40, 20, 0, 0: 60 overdue case-months.
+    Ramp 5 a month from 5 a month before the start: at most 5 + 5 = 10, then 15, then 20 (the
+    hours), then the 15 left: stocks 50, 35, 15, 0: 100 overdue case-months.
+    The ramp without decisions_before leaves the first month free: 20, 20, 20, 0 again (a rise
+    from 20 is no rise)."""
+    free, table = _decisions(_ramp_instance())
+    assert free == pytest.approx([20, 20, 20, 0], abs=1e-6) and table.overdue.sum() == pytest.approx(60)
+    ramped, table = _decisions(_ramp_instance(ramp=5, before=5))
+    assert ramped == pytest.approx([10, 15, 20, 15], abs=1e-6) and table.overdue.sum() == pytest.approx(100)
+    unanchored, _ = _decisions(_ramp_instance(ramp=5))
+    assert unanchored == pytest.approx([20, 20, 20, 0], abs=1e-6)
+
+
+def test_production_ramp_on_a_week_grid():
+    """A ramp is per month per month: on weeks of mu = 7 / (365.25 / 12) months the monthly rate
+    dec/mu rises by at most R mu a week, so a week's decisions by R mu^2. With R = 100 from 0
+    before the start and ample hours and stock, week t decides (t + 1) x 100 mu^2 (5.29, 10.58,
+    15.87 ...)."""
+    raw = _ramp_instance(ramp=100, before=0, horizon={"start": "2024-W01", "periods": 4, "grain": "week"})
+    raw["case_types"]["x"]["start_stock_by_age"] = [0] * 20 + [1000]
+    raw["staff_pools"]["p"]["start_fte"] = 100
+    mu = 7 / (365.25 / 12)
+    got, _ = _decisions(raw)
+    assert got == pytest.approx([(t + 1) * 100 * mu * mu for t in range(4)], rel=1e-6)

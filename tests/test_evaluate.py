@@ -158,6 +158,16 @@ CASES = {
         "lexicographic",
         ["outsourced_cases_total", "overdue_case_months", "cost_by_component.locations_running"],
     ),
+    # production ramp (tests/test_cases.py): decisions 10, 15, 20, 15 of an overdue stock of 60
+    "production_ramp": (
+        tiny(
+            case_types={"x": {"inflow": 0, "deadline_months": 1, "start_stock_by_age": [0, 0, 60],
+                              "max_decision_increase": 5, "decisions_before": 5}},
+            staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 2400}},
+        ),
+        None,
+        ["overdue_case_months"],
+    ),
 }
 
 
@@ -435,3 +445,18 @@ def test_keep_open_cost_of_a_location_closed_before_the_start(tmp_path):
     )
     comparison, violations, ok = evaluate_run(_write(raw, tmp_path / "run"))
     assert ok, comparison[~comparison.agree].to_string()
+
+
+def test_ramp_broken_is_a_violation(tmp_path):
+    """The production_ramp run with 3 decisions moved from 2024-04 to 2024-03: 10, 15, 23, 12 rises
+    by 8 in 2024-03 against a ramp of 5 (23 is beyond the month's hours too, a second violation)."""
+    folder = _write(CASES["production_ramp"][0], tmp_path / "run")
+
+    def mutate(f):
+        f.loc[f.period == "2024-03", "decided_internal"] = f.loc[f.period == "2024-03", "decided_internal"].astype(float) + 3
+        f.loc[f.period == "2024-04", "decided_internal"] = f.loc[f.period == "2024-04", "decided_internal"].astype(float) - 3
+
+    _alter(folder, "ind_cases", mutate)
+    _, violations, ok = evaluate_run(folder)
+    assert not ok
+    assert any(v.startswith("rise of internal decisions x 2024-03 (max_decision_increase): 8 exceeds 5") for v in violations), violations

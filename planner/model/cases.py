@@ -9,6 +9,12 @@ outsourced decisions, ``stock`` (end of period), ``overdue`` (cases past the dea
     dec_out[k,t]     <= outsourcing_capacity[k,t]
     overdue[k,t]     >= stock[k,t] - sum_{(tau,w) in window(t, D_k)} w * arrivals[k,tau]
     notices[k,t]      = notice_share_k * overdue[k,t]           (cost and IND hours if penalties apply)
+    dec_int[k,t] - dec_int[k,t-1] <= R_k * mu^2                (optional production ramp, k in K_ramp)
+
+The ramp ``R_k`` (``max_decision_increase``) is in decisions per month per month; a period of
+``mu`` months raises the monthly rate by at most ``R_k * mu``, i.e. the period's decisions by
+``R_k * mu^2``. Period 0 is limited against ``decisions_before * mu`` when the instance gives it.
+Only increases are limited: a stock that runs out must be able to stop production.
 
 ``arrivals[k,tau]`` is ``inflow_total`` inside the horizon and, before it, what arrived in the
 period of age ``-1 - tau`` (the pre-horizon inflow; the stock holds the newest arrivals, FIFO). The overdue variable carries a positive objective weight, so at the optimum
@@ -51,6 +57,11 @@ def data(d, md) -> None:
     before = {(k, a): c for k in K for a, c in enumerate(d.case_pre_arrivals(k))}
     md.set("case_pre_arrival_index", before, dimen=2)
     md.param("case_pre_arrival", ("case_pre_arrival_index",), before)
+
+    ramped = md.set("K_ramp", [k for k in K if cts[k].max_decision_increase is not None])
+    md.param("case_ramp", ("K_ramp",), {k: cts[k].max_decision_increase for k in ramped})
+    anchored = md.set("K_ramp_anchored", [k for k in ramped if cts[k].decisions_before is not None])
+    md.param("case_decisions_before", ("K_ramp_anchored",), {k: cts[k].decisions_before for k in anchored})
 
     follow = md.set("K_follow", [k for k in K if cts[k].follow_on is not None])
     md.param("case_follow_share", ("K_follow",), {k: cts[k].follow_on.share_of_grants for k in follow})
@@ -102,6 +113,20 @@ def define(m, d, md) -> None:
         return m.stock[k, t] == prev + m.case_inflow_total[k, t] - m.dec_int[k, t] - m.dec_out[k, t]
 
     m.case_balance = pyo.Constraint(m.K, m.T, rule=balance_rule)
+
+    # production ramp: the monthly rate dec/mu rises by at most R a month, i.e. by R * mu per
+    # period of mu months, so dec[t] - dec[t-1] <= R * mu^2 (a month grid: R)
+    mu = d.grid.months_per_period
+    anchored = set(md.sets["K_ramp_anchored"])
+
+    def ramp_rule(m, k, t):
+        if t > 0:
+            return m.dec_int[k, t] - m.dec_int[k, t - 1] <= m.case_ramp[k] * mu * mu
+        if k in anchored:
+            return m.dec_int[k, 0] - m.case_decisions_before[k] * mu <= m.case_ramp[k] * mu * mu
+        return pyo.Constraint.Skip
+
+    m.case_ramp_limit = pyo.Constraint(m.K_ramp, m.T, rule=ramp_rule)
 
     m.case_outsourcing_limit = pyo.Constraint(
         m.K, m.T, rule=lambda m, k, t: m.dec_out[k, t] <= m.case_outsourcing_capacity[k, t]
