@@ -45,6 +45,7 @@ def compute_kpis(m, d, tables: dict[str, pd.DataFrame], info, mode: str) -> dict
         "mip_gap": _r(info.mip_gap or 0.0, 9),
         "stage_values": {s: _r(v) for s, v in info.stage_values.items()},
         "warnings": list(info.warnings),
+        **({"cost_polish": info.cost_polish} if info.cost_polish else {}),
         "periods": len(d.grid.labels),
         "first_period": d.grid.labels[0],
         "last_period": d.grid.labels[-1],

@@ -33,8 +33,9 @@ from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondi
 from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.repn import generate_standard_repn
 
-from .errors import InfeasibleError, LimitError, SolveError
+from .errors import InfeasibleError, InputError, LimitError, SolveError
 from .model import build_model
+from .model.common import COST_UNIT
 from .model.objective import STAGES
 
 LEX_REL_TOL = 1e-7
@@ -64,6 +65,7 @@ class SolveInfo:
     warnings: list = field(default_factory=list)
     objective_scale: float = 1.0
     cold_restarts: int = 0  # solves repeated from scratch after a warm start ended without status
+    cost_polish: dict | None = None  # what polish_cost did (planner solve --polish-cost)
 
     def warn(self, text: str) -> None:
         if text not in self.warnings:
@@ -99,7 +101,6 @@ absurd instance would end in a solver failure instead of a message naming the fi
 
 def check_magnitudes(d) -> None:
     """Raise :class:`InputError` (exit 2) for the first number outside :data:`MAGNITUDE`."""
-    from .errors import InputError
 
     small, large = MAGNITUDE
     file = str(d.source) if d.source else "<instance>"
@@ -261,17 +262,67 @@ def _run(
     return res
 
 
+def polish_cost(opt, m, seconds: float, mip_gap, info: SolveInfo, solver_options: dict | None = None) -> None:
+    """Minimise cost among the plans whose outcomes are as good as the weighted plan's.
+
+    Cost only breaks ties in the weighted objective (``objective.cost_per_million_eur``), so a MIP
+    stopped at its gap can carry a cost far above the cheapest plan with the same outcomes. With
+    ``O = w_u * unsheltered + w_c * crisis + overruns`` (the weighted objective without its cost
+    term) at its value ``O*`` in the plan found, this solves
+
+        min total_cost   s.t.  O <= O* (1 + 1e-7) + 1e-6,   every constraint of the model
+
+    for at most ``seconds`` and keeps the cheaper of the two plans (the weighted plan satisfies
+    the hold, so the result is never worse). The plan's status and MIP gap stay those of the
+    weighted solve; ``info.cost_polish`` says what the polish did.
+    """
+    outcomes = m.w_unsheltered * m.unsheltered_person_nights + m.w_crisis * m.crisis_person_nights + m.stage_expr["overruns"]
+    held, before = pyo.value(outcomes), pyo.value(m.total_cost)
+    saved = [(v, v.value) for v in m.component_data_objects(pyo.Var, descend_into=True)]
+    status, gap, warnings = info.status, info.mip_gap, list(info.warnings)
+    sub = SolveInfo()
+    m.weighted_objective.deactivate()
+    m.polish_hold = pyo.Constraint(expr=outcomes <= held * (1 + LEX_REL_TOL) + LEX_ABS_TOL)
+    m.polish_objective = pyo.Objective(expr=m.total_cost, sense=pyo.minimize)
+    try:
+        _run(opt, m, seconds, mip_gap, sub, solver_options)
+        result = sub.status
+    except SolveError as e:  # no plan within the seconds (or numerics): the weighted plan stays
+        result = f"no cheaper plan found ({e})"
+    finally:
+        m.del_component(m.polish_objective)
+        m.del_component(m.polish_hold)
+        m.weighted_objective.activate()
+        info.solve_seconds += sub.solve_seconds
+    after = pyo.value(m.total_cost)
+    if after > before + 1e-9:  # the polish's own incumbent is dearer: keep the weighted plan
+        for v, value in saved:
+            v.set_value(value, skip_validation=True)
+        after, result = before, f"{result}; kept the weighted plan (cheaper)"
+    info.status, info.mip_gap, info.warnings[:] = status, gap, warnings
+    info.cost_polish = {
+        "seconds_limit": seconds,
+        "status": result,
+        "cost_before_eur": round(before * COST_UNIT, 2),
+        "cost_after_eur": round(after * COST_UNIT, 2),
+        "cost_mip_gap": sub.mip_gap,
+    }
+
+
 def solve_model(
     m,
     mode: str = "weighted",
     time_limit: float | None = None,
     mip_gap: float | None = None,
     solver_options: dict | None = None,
+    polish_seconds: float | None = None,
 ) -> SolveInfo:
     """Solve a built model in place (variables hold the plan afterwards).
 
     ``time_limit``: solver seconds for the whole solve (all lexicographic stages together);
-    ``solver_options``: extra HiGHS options (e.g. ``mip_max_improving_sols``) for every call.
+    ``solver_options``: extra HiGHS options (e.g. ``mip_max_improving_sols``) for every call;
+    ``polish_seconds`` (weighted only): then minimise cost with the outcomes held
+    (:func:`polish_cost`), for at most these seconds.
     """
     info = SolveInfo()
     opt = Highs()
@@ -281,6 +332,9 @@ def solve_model(
 
     if mode == "weighted":
         _run(opt, m, time_limit, mip_gap, info, solver_options)
+        if polish_seconds:
+            left = remaining()
+            polish_cost(opt, m, polish_seconds if left is None else max(0.01, min(polish_seconds, left)), mip_gap, info, solver_options)
     elif mode == "lexicographic":
         m.weighted_objective.deactivate()
         m.lex_hold = pyo.ConstraintList()
@@ -336,6 +390,7 @@ def solve(
     mip_gap: float | None = None,
     commit_periods: int | None = None,
     solver_options: dict | None = None,
+    polish_seconds: float | None = None,
 ):
     """Build and solve the plan of instance ``d``; returns a :class:`planner.results.Plan`.
 
@@ -347,12 +402,14 @@ def solve(
     from .results import Plan
 
     mode = objective or d.instance.objective.mode
+    if polish_seconds and mode != "weighted":
+        raise InputError("--polish-cost", "only with the weighted objective (the lexicographic one minimises cost in its last stage)")
     check_magnitudes(d)
     t0 = time.perf_counter()
     m = build_model(d)
     build_seconds = time.perf_counter() - t0
     try:
-        info = solve_model(m, mode, time_limit, mip_gap, solver_options)
+        info = solve_model(m, mode, time_limit, mip_gap, solver_options, polish_seconds)
     except InfeasibleError as e:
         from .diagnose import diagnose
 

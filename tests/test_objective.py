@@ -101,3 +101,70 @@ def test_variable_and_constraint_counts():
     assert len(variables) == 125
     assert sum(1 for v in variables if v.is_binary()) == 11
     assert len(constraints) == 139
+
+
+def _cost_blind_outsourcing():
+    """conftest.outsourcing_instance (inflow 10 a month, deadline 1 month, 5 internal decisions a
+    month, outsourcing up to 8 a month from period 2 at EUR 0.5 million a case) with cost weight
+    0: the stocks without outsourcing 5, 10, 15, 20 are overdue 0, 0, 5, 10, and any outsourcing
+    o2 >= 5, o2 + o3 >= 10 brings the overdue to 0. The cheapest of those plans outsources 10
+    cases (EUR 5 million); HiGHS's weighted solve, blind to cost, returns o2 = o3 = 8 (16 cases,
+    EUR 8 million)."""
+    from conftest import outsourcing_instance
+
+    raw = outsourcing_instance(capacity=8)
+    raw["objective"]["cost_per_million_eur"] = 0
+    return raw
+
+
+def test_polish_cost_finds_the_cheapest_plan_with_the_same_outcomes():
+    """Weighted solve: 16 cases outsourced (the premise: cost is blind), overdue 0. The polish
+    holds the outcomes (overdue 0) and minimises cost: 10 cases, EUR 5 million; the status and
+    gap stay the weighted solve's, and kpis.json says what the polish did."""
+    import planner
+
+    d = validate_dict(_cost_blind_outsourcing())
+    plain = planner.solve(d)
+    assert plain.kpis["outsourced_cases_total"] == pytest.approx(16) and plain.kpis["overdue_case_months"] == pytest.approx(0)
+    polished = planner.solve(d, polish_seconds=10)
+    k = polished.kpis
+    assert k["outsourced_cases_total"] == pytest.approx(10) and k["overdue_case_months"] == pytest.approx(0, abs=1e-6)
+    assert k["total_cost_eur"] == pytest.approx(5e6) and k["solver_status"] == "optimal"
+    assert k["cost_polish"]["cost_before_eur"] == pytest.approx(8e6) and k["cost_polish"]["cost_after_eur"] == pytest.approx(5e6)
+
+
+def test_polish_without_a_plan_keeps_the_weighted_plan(monkeypatch):
+    """A polish that finds no plan in its seconds (here: the solver call raises the limit error)
+    leaves the weighted plan (16 cases) and says so."""
+    import importlib
+
+    from planner.errors import LimitError
+
+    solve_module = importlib.import_module("planner.solve")  # the module (planner.solve is also the function)
+
+    d = validate_dict(_cost_blind_outsourcing())
+    m = build_model(d)
+    info = solve_module.solve_model(m, "weighted")
+    opt = solve_module.Highs()
+
+    def no_plan(*args, **kwargs):
+        raise LimitError("no plan within the solver's time limit")
+
+    monkeypatch.setattr(solve_module, "_run", no_plan)
+    solve_module.polish_cost(opt, m, 1.0, None, info)
+    assert sum(m.dec_out["x", t].value for t in m.T) == pytest.approx(16)
+    assert info.cost_polish["status"].startswith("no cheaper plan found") and info.cost_polish["cost_after_eur"] == pytest.approx(8e6)
+    assert m.weighted_objective.active and m.component("polish_hold") is None
+
+
+def test_polish_cost_needs_the_weighted_objective(tmp_path, capsys):
+    import yaml
+
+    from planner.cli import main
+
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(_cost_blind_outsourcing()), encoding="utf-8")
+    assert main(["solve", str(path), "--polish-cost", "5", "--objective", "lexicographic", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "--polish-cost: only with the weighted objective" in err and "\n" not in err
+    assert not (tmp_path / "o").exists()
