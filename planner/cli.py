@@ -182,7 +182,7 @@ def _cmd_compare(args) -> int:
     if not packages:
         raise InputError("--packages", "expected a comma-separated list of packages, e.g. none,letter,all")
     out = Path(args.out) if args.out else Path("results") / f"{Path(args.instance).stem}-compare"
-    kwargs = {"time_limit": args.time_limit, "mip_gap": args.mip_gap}
+    kwargs = {"time_limit": args.time_limit, "mip_gap": args.mip_gap, "polish_seconds": args.polish_cost}
     table, _ = compare(args.instance, packages, out, status_quo=not args.no_status_quo, solve_kwargs=kwargs)
     print(terminal_table(table))
     print(f"written to {out}")
@@ -287,6 +287,7 @@ def make_parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", help="output folder (default results/<instance>-compare/)")
     cp.add_argument("--time-limit", type=_positive, help="seconds per solver call")
     cp.add_argument("--mip-gap", type=_positive, help="relative MIP gap")
+    cp.add_argument("--polish-cost", type=_positive, metavar="SECONDS", help="as for solve: minimise each package's cost with its outcomes held")
     cp.add_argument("--no-status-quo", action="store_true", help="skip the status-quo column")
     cp.set_defaults(func=_cmd_compare)
 

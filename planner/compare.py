@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import InputError
 from .loading import load_raw
 from .measures import apply_package
 
@@ -56,6 +57,8 @@ def compare(instance_path, packages: list[str], out, status_quo: bool = True, so
     path = Path(instance_path)
     raw = load_raw(path)
     datas = {pkg: apply_package(raw, pkg, path) for pkg in packages}  # all errors before any solve
+    if (solve_kwargs or {}).get("polish_seconds") and any(d.instance.objective.mode != "weighted" for d in datas.values()):
+        raise InputError("--polish-cost", "only with the weighted objective (the instance's objective.mode is lexicographic)")
     out = Path(out)
     plans = {}
     if status_quo:

@@ -1,5 +1,7 @@
 """Objective modes and model structure: lexicographic vs weighted, variable/constraint counts."""
 
+import json
+
 import pyomo.environ as pyo
 import pytest
 from conftest import solve_raw, tiny
@@ -168,3 +170,17 @@ def test_polish_cost_needs_the_weighted_objective(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "--polish-cost: only with the weighted objective" in err and "\n" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_compare_polishes_every_package(tmp_path):
+    """planner compare --polish-cost: the cost-blind instance's 'none' column costs EUR 5 million
+    (10 cases outsourced), not the 8 million of the unpolished plan."""
+    import yaml
+
+    from planner.cli import main
+
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(_cost_blind_outsourcing()), encoding="utf-8")
+    assert main(["compare", str(path), "--packages", "none", "--no-status-quo", "--polish-cost", "5", "--out", str(tmp_path / "c")]) == 0
+    kpis = json.loads((tmp_path / "c" / "none" / "kpis.json").read_text())
+    assert kpis["total_cost_eur"] == pytest.approx(5e6) and kpis["cost_polish"]["cost_before_eur"] == pytest.approx(8e6)
