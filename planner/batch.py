@@ -218,10 +218,15 @@ def run_batch(
     batch, base_path, specs = load_batch(batch_path)
     base_raw = base_instance(base_path)
     try:
-        check_packages(specs, validate_dict(base_raw, base_path))
+        base = validate_dict(base_raw, base_path)
+        check_packages(specs, base)
+        if batch.polish_cost and (batch.objective or base.instance.objective.mode) != "weighted":
+            raise InputError("polish_cost", "only with the weighted objective (the lexicographic one minimises cost in its last stage)")
     except InputError as e:
         raise e.with_file(str(batch_path)) from None
     options = {"objective": batch.objective, "time_limit": batch.time_limit, "mip_gap": batch.mip_gap, "relax_integers": batch.relax_integers}
+    if batch.polish_cost:  # only when set: a store made before the option existed still resumes
+        options["polish_seconds"] = batch.polish_cost
     key = batch_key(base_raw, specs, options)
     folder = Path(out) if out else Path("results") / (batch.name or batch_path.stem)
     store = BatchStore.open(folder, key, specs, resume, {"batch_file": batch_path, "base": base_path})

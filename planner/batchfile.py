@@ -6,6 +6,7 @@ pydantic models below (``extra="forbid"``: a typo is an error)::
     base: nl-2022.yaml                  # the instance, relative to this file
     seed: 20220701                      # needed with samples: the same seed gives the same draws
     relax_integers: false               # true: solve the LP relaxation (binaries in [0, 1])
+    polish_cost: 15                     # optional: minimise each variant's cost for 15 s, outcomes held
     scenarios:                          # explicit variants, each a list of changes
       - name: more-hires
         changes:
@@ -184,6 +185,11 @@ class Batch(Strict):
     time_limit: Positive | None = Field(None, description="Seconds per solver call.")
     mip_gap: Annotated[float, Field(ge=0)] | None = Field(None, description="Relative MIP gap at which to stop (0: prove optimality).")
     relax_integers: bool = Field(False, description="Solve the LP relaxation: binaries in [0, 1], integer hires continuous.")
+    polish_cost: Positive | None = Field(
+        None,
+        description="Seconds to minimise each variant's cost with its outcomes held, as planner solve --polish-cost "
+        "(cost only breaks ties in the weighted objective); each variant is then built and solved anew.",
+    )
     scenarios: list[Scenario] = Field(default_factory=list)
     grid: dict[str, list[Any]] | list[GridAxis] | None = Field(
         None, description="The product of value lists: {PATH: [...]} (PATH* scales, PATH+ adds) or a list of {path, op, values, from_period}."

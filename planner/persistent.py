@@ -312,7 +312,7 @@ class Resolver:
         timings["validate_seconds"] = time.perf_counter() - t_start
         mode = self.options.get("objective") or d.instance.objective.mode
         try:
-            if not self.options.get("persistent", True) or mode != "weighted":
+            if not self.options.get("persistent", True) or mode != "weighted" or self.options.get("polish_seconds"):
                 out = self._solve_fresh(d, mode, timings)
             else:
                 out = self._solve_persistent(d, timings)
@@ -409,19 +409,31 @@ class Resolver:
         return self.linear.frozen(self.opt._sol.col_value)
 
     def _solve_fresh(self, d, mode: str, timings: dict) -> Outcome:
-        """Build and solve from scratch (lexicographic mode, or ``persistent: false``)."""
+        """Build and solve from scratch (lexicographic mode, a cost polish, or ``persistent: false``).
+
+        The cost polish (``polish_seconds``, :func:`planner.solve.polish_cost`) adds a hold row and
+        swaps the objective; on the persistent model that would also swap the interface's
+        objective helpers that parameter changes are pushed through, so a polished variant is
+        built and solved as ``planner solve --polish-cost`` does (the polish's own seconds are
+        most of its time)."""
         t0 = time.perf_counter()
         m = build_model(d)
         if self.options.get("relax_integers"):
             relax_integers(m)
         timings["build_seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        info = solve_model(m, mode, self.options.get("time_limit"), self.options.get("mip_gap"))
+        polish = self.options.get("polish_seconds") if mode == "weighted" else None
+        info = solve_model(m, mode, self.options.get("time_limit"), self.options.get("mip_gap"), polish_seconds=polish)
         info.build_seconds = timings["build_seconds"]
         timings["solve_seconds"] = time.perf_counter() - t0
         out = self._extract(m, d, info, mode, timings)
         out.rebuilt = True
-        out.rebuild_reason = "lexicographic objective: built and solved per scenario" if mode != "weighted" else "persistent re-solve switched off"
+        if mode != "weighted":
+            out.rebuild_reason = "lexicographic objective: built and solved per scenario"
+        elif polish:
+            out.rebuild_reason = "cost polish: built and solved per scenario"
+        else:
+            out.rebuild_reason = "persistent re-solve switched off"
         return out
 
     def _extract(self, m, d, info, mode: str, timings: dict, objective_values: bool = False) -> Outcome:

@@ -691,3 +691,26 @@ def test_time_limit_without_a_plan_is_recorded(tmp_path):
     got = rows(tmp_path / "out")
     assert report.statuses == {"no_solution": 2}
     assert all("time limit" in r["message"] for r in got)
+
+
+def test_polished_batch_minimises_each_variants_cost(tmp_path):
+    """``polish_cost`` in a batch: each variant of the cost-blind outsourcing instance
+    (tests/test_objective.py: 16 cases outsourced unpolished, 10 = EUR 5 million polished, at
+    inflow 10) is built, solved and polished. At inflow x0.9 (9 a month, 5 decided): stocks
+    4, 8, 12, 16, overdue (stock - 9) 0, 0, 3, 7; the cheapest zero-overdue plan outsources
+    o2 >= 3, o2 + o3 >= 7: 7 cases, EUR 3.5 million."""
+    from conftest import outsourcing_instance
+
+    instance = outsourcing_instance(capacity=8)
+    instance["objective"]["cost_per_million_eur"] = 0
+    body = {"polish_cost": 5, "grid": {"case_types.x.inflow*": [1.0, 0.9]}}
+    run_batch(write_batch(tmp_path, body, instance), workers=1, out=tmp_path / "out", progress=False)
+    got = rows(tmp_path / "out")
+    assert [r["status"] for r in got] == ["optimal", "optimal"]
+    assert [r["outsourced_cases_total"] for r in got] == pytest.approx([10, 7])
+    assert [r["total_cost_eur"] for r in got] == pytest.approx([5e6, 3.5e6])
+    assert all(r["rebuild_reason"].startswith("cost polish") for r in got)
+    bad = write_batch(tmp_path, {"polish_cost": 5, "objective": "lexicographic", "grid": {"case_types.x.inflow*": [1.0]}}, instance)
+    with pytest.raises(InputError) as e:
+        run_batch(bad, workers=1, out=tmp_path / "bad", progress=False)
+    assert e.value.field == "polish_cost" and "weighted" in e.value.message
