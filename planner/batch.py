@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from .batchfile import batch_key, check_packages, dispatch_order, load_batch
+from .batchfile import PACKAGE_PATH, batch_key, check_packages, dispatch_order, load_batch
 from .errors import InputError
-from .loading import load_raw, validate_dict
+from .loading import InstanceData, load_raw, validate_dict
 from .persistent import Outcome, Resolver
 from .store import OK_STATUSES, BatchStore
 
@@ -60,6 +60,11 @@ class BatchReport:
 
 def base_instance(path: Path) -> dict:
     """The base instance as plain data, validated, with CSV series written out as lists."""
+    return _base(path)[0]
+
+
+def _base(path: Path) -> tuple[dict, InstanceData]:
+    """:func:`base_instance` and the instance validated."""
     raw = load_raw(path)
     d = validate_dict(raw, path)
     raw = copy.deepcopy(raw)
@@ -70,7 +75,22 @@ def base_instance(path: Path) -> dict:
             node = node.get(p) if isinstance(node, dict) else None
         if isinstance(node, dict) and isinstance(node.get(leaf), str):
             node[leaf] = list(values)
-    return raw
+    return raw, d
+
+
+def _prepare(batch_path: Path):
+    """The batch file read and expanded, its base instance as plain data, and the checks of the
+    batch against that instance (its packages exist; a cost polish needs the weighted objective):
+    (batch, base path, variants, base instance). Errors name the batch file."""
+    batch, base_path, specs = load_batch(batch_path)
+    base_raw, base = _base(base_path)
+    try:
+        check_packages(specs, base)
+        if batch.polish_cost and (batch.objective or base.instance.objective.mode) != "weighted":
+            raise InputError("polish_cost", "only with the weighted objective (the lexicographic one minimises cost in its last stage)")
+    except InputError as e:
+        raise e.with_file(str(batch_path)) from None
+    return batch, base_path, specs, base_raw
 
 
 def worker_label() -> str:
@@ -215,15 +235,7 @@ def run_batch(
     """Solve the batch file ``batch_path``; returns what was done (the store holds the rows)."""
     t_start = time.perf_counter()
     batch_path = Path(batch_path)
-    batch, base_path, specs = load_batch(batch_path)
-    base_raw = base_instance(base_path)
-    try:
-        base = validate_dict(base_raw, base_path)
-        check_packages(specs, base)
-        if batch.polish_cost and (batch.objective or base.instance.objective.mode) != "weighted":
-            raise InputError("polish_cost", "only with the weighted objective (the lexicographic one minimises cost in its last stage)")
-    except InputError as e:
-        raise e.with_file(str(batch_path)) from None
+    batch, base_path, specs, base_raw = _prepare(batch_path)
     options = {"objective": batch.objective, "time_limit": batch.time_limit, "mip_gap": batch.mip_gap, "relax_integers": batch.relax_integers}
     if batch.polish_cost:  # only when set: a store made before the option existed still resumes
         options["polish_seconds"] = batch.polish_cost
@@ -280,15 +292,11 @@ def run_batch(
 
 
 def describe_batch(batch_path, shown: int = 10) -> str:
-    """What ``planner batch --list`` prints: the batch file read, validated and expanded (its
-    packages checked against the base instance), without solving: counts per origin and
+    """What ``planner batch --list`` prints: the batch file read, validated and expanded, checked
+    against its base instance as ``run_batch`` checks it, without solving: counts per origin and
     package, then the first ``shown`` variants with their changes."""
     batch_path = Path(batch_path)
-    batch, base_path, specs = load_batch(batch_path)
-    try:
-        check_packages(specs, validate_dict(base_instance(base_path), base_path))
-    except InputError as e:
-        raise e.with_file(str(batch_path)) from None
+    _, base_path, specs, _ = _prepare(batch_path)
     counts: dict[tuple, int] = {}
     for s in specs:
         counts[(s.group, s.package)] = counts.get((s.group, s.package), 0) + 1
@@ -305,7 +313,7 @@ def describe_batch(batch_path, shown: int = 10) -> str:
 
 def _change_text(c: dict) -> str:
     """``path *= 1.2 from 2022-07``, ``package letter``."""
-    if c["path"] == "package":
+    if c["path"] == PACKAGE_PATH:
         return f"package {c['value']}"
     value = f"{c['value']:.6g}" if isinstance(c["value"], float) else repr(c["value"])
     op = {"set": "=", "scale": "*=", "add": "+="}[c["op"]]
