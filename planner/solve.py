@@ -137,27 +137,28 @@ def _is_mip(m) -> bool:
     return any(v.is_integer() or v.is_binary() for v in m.component_data_objects(pyo.Var, active=True))
 
 
-def _interrupted(opt) -> bool:
-    """HiGHS stopped because of Ctrl-C (Pyomo reports that as an unknown termination)."""
+def _model_status_in(opt, *names: str) -> bool:
+    """HiGHS's model status of the last run is one of ``names`` (``HighsModelStatus`` members;
+    a name this highspy lacks never matches). False when there is no HiGHS model to ask: the
+    callers use it only as a hint."""
     try:
         import highspy
 
         status = opt._solver_model.getModelStatus()
-        return status in (highspy.HighsModelStatus.kInterrupt, getattr(highspy.HighsModelStatus, "kHighsInterrupt", None))
+        return any(status == getattr(highspy.HighsModelStatus, n, None) for n in names)
     except Exception:  # noqa: BLE001 - only a hint; without it the termination is reported as is
         return False
+
+
+def _interrupted(opt) -> bool:
+    """HiGHS stopped because of Ctrl-C (Pyomo reports that as an unknown termination)."""
+    return _model_status_in(opt, "kInterrupt", "kHighsInterrupt")
 
 
 def _without_status(opt) -> bool:
     """HiGHS ended with model status unknown or solve error (not optimal, infeasible, a limit or
     Ctrl-C)."""
-    try:
-        import highspy
-
-        status = opt._solver_model.getModelStatus()
-        return status in (highspy.HighsModelStatus.kUnknown, highspy.HighsModelStatus.kSolveError)
-    except Exception:  # noqa: BLE001 - no HiGHS model to ask: nothing to retry
-        return False
+    return _model_status_in(opt, "kUnknown", "kSolveError")
 
 
 def _run(
