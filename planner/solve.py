@@ -277,7 +277,7 @@ def polish_cost(opt, m, seconds: float, mip_gap, info: SolveInfo, solver_options
     the hold, so the result is never worse). The plan's status and MIP gap stay those of the
     weighted solve; ``info.cost_polish`` says what the polish did.
     """
-    outcomes = m.w_unsheltered * m.unsheltered_person_nights + m.w_crisis * m.crisis_person_nights + m.stage_expr["overruns"]
+    outcomes = m.weighted_outcomes
     held, before = pyo.value(outcomes), pyo.value(m.total_cost)
     saved = [(v, v.value) for v in m.component_data_objects(pyo.Var, descend_into=True)]
     status, gap, warnings = info.status, info.mip_gap, list(info.warnings)

@@ -81,13 +81,9 @@ def define(m, d, md) -> None:
         "overruns": m.w_overdue * m.weighted_overdue_case_months + m.w_permit_holder * m.ph_months_over_norm,
         "cost": m.total_cost,
     }
-    m.weighted_objective = pyo.Objective(
-        expr=m.w_unsheltered * m.unsheltered_person_nights
-        + m.w_crisis * m.crisis_person_nights
-        + m.stage_expr["overruns"]
-        + m.w_cost * m.total_cost,
-        sense=pyo.minimize,
-    )
+    # the weighted objective without its cost term (the outcomes; planner.solve.polish_cost holds it)
+    m.weighted_outcomes = m.w_unsheltered * m.unsheltered_person_nights + m.w_crisis * m.crisis_person_nights + m.stage_expr["overruns"]
+    m.weighted_objective = pyo.Objective(expr=m.weighted_outcomes + m.w_cost * m.total_cost, sense=pyo.minimize)
 
 
 def costs_table(m, d) -> pd.DataFrame:
