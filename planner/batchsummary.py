@@ -259,9 +259,9 @@ def _fans(ax, parts, name: str, key: str = "", colour: str = "#1f77b4") -> int:
 def fan_occupancy(series: pd.DataFrame, groups=None) -> Figure | None:
     from .plots import SIZE
 
-    parts = _series_groups(series, groups) if groups else [(None, series)]
-    if _matrix(series, "occupancy") is None:
+    if not ((series.series == "occupancy") & (series.key == "")).any():
         return None
+    parts = _series_groups(series, groups) if groups else [(None, series)]
     fig = Figure(figsize=SIZE)
     ax = fig.add_subplot(1, 1, 1)
     n = _fans(ax, parts, "occupancy")
