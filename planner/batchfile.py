@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from .errors import InputError
-from .loading import pydantic_error
+from .loading import validate_mapping
 from .overrides import parse_assignment
 from .schema import Strict
 from .yamlio import load_yaml
@@ -457,12 +457,7 @@ def load_batch(path) -> tuple[Batch, Path, list[ScenarioSpec]]:
     path = Path(path)
     raw = load_yaml(path, "batch file")
     try:
-        if not isinstance(raw, dict):
-            raise InputError("", f"expected a YAML mapping at the top level, got {type(raw).__name__}")
-        try:
-            batch = Batch.model_validate(raw)
-        except ValidationError as e:
-            raise pydantic_error(e, raw) from None
+        batch = validate_mapping(Batch, raw)
         return batch, path.parent / batch.base, expand(batch)
     except InputError as e:
         raise e.with_file(str(path)) from None

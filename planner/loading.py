@@ -320,16 +320,22 @@ def check_references(inst: Instance, grid: TimeGrid) -> None:
 # --- entry points --------------------------------------------------------------------------
 
 
+def validate_mapping(model, raw):
+    """``model.model_validate(raw)`` for a YAML document that must be a mapping (an instance, a
+    batch file); errors as one-line :class:`InputError` naming the field."""
+    if not isinstance(raw, dict):
+        raise InputError("", f"expected a YAML mapping at the top level, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        raise pydantic_error(e, raw) from None
+
+
 def validate_dict(raw, source: Path | None = None) -> InstanceData:
     """Validate an already parsed instance (a dict); errors carry the file when known."""
     file = str(source) if source else "<instance>"
     try:
-        if not isinstance(raw, dict):
-            raise InputError("", f"expected a YAML mapping at the top level, got {type(raw).__name__}")
-        try:
-            inst = Instance.model_validate(raw)
-        except ValidationError as e:
-            raise pydantic_error(e, raw) from None
+        inst = validate_mapping(Instance, raw)
         h = inst.horizon
         if not valid_label(h.grain, h.start):
             example = "2022-01" if h.grain == "month" else "2022-W01"
