@@ -307,6 +307,16 @@ def _stack(ax, x, table: pd.DataFrame, components, width: float, labelled: set) 
         ax.annotate(f"{total:,.0f}", (xi, total), xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7)
 
 
+def _finish_cost_axes(ax, title: str) -> None:
+    """Axis style, labels, title and legend of the stacked cost bars."""
+    ax.grid(axis="x", visible=False)
+    _thousands(ax)
+    ax.margins(y=0.1)
+    ax.set_ylabel("EUR million")
+    ax.set_title(title)
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0), reverse=True)
+
+
 def cost_by_year(tables: dict, title: str | None = None) -> Figure:
     """Cost per component, one stacked bar per year (EUR million)."""
     costs = tables["costs"]
@@ -319,12 +329,7 @@ def cost_by_year(tables: dict, title: str | None = None) -> Figure:
         x = np.arange(len(table))
         _stack(ax, x, table, components, 0.6, set())
         ax.set_xticks(x, [names.get(y, y) for y in table.index])
-        ax.grid(axis="x", visible=False)
-        _thousands(ax)
-        ax.margins(y=0.1)
-        ax.set_ylabel("EUR million")
-        ax.set_title(title or "Cost per component and year")
-        _legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0), reverse=True)
+        _finish_cost_axes(ax, title or "Cost per component and year")
     return fig
 
 
@@ -353,12 +358,7 @@ def cost_by_run(runs: dict, title: str | None = None) -> Figure:
         runs_axis.set_xticks(centres, [str(n) for n in tables], fontsize=9, fontweight="bold")
         runs_axis.tick_params(length=0, pad=16)
         runs_axis.spines["bottom"].set_visible(False)
-        ax.grid(axis="x", visible=False)
-        _thousands(ax)
-        ax.margins(y=0.1)
-        ax.set_ylabel("EUR million")
-        ax.set_title(title or "Cost per component, per run and year")
-        _legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0), reverse=True)
+        _finish_cost_axes(ax, title or "Cost per component, per run and year")
     return fig
 
 
