@@ -8,7 +8,7 @@ machine and its load, printed at the start and the end):
 (a) rebuild and solve: validate, build the Pyomo model, hand it to a new HiGHS object, solve from
     scratch, extract the KPIs (``Resolver(persistent=False)``: what a batch costs without
     re-solving); the first ``--rebuild-variants`` variants of the LP batch;
-(b) persistent re-solve: one live model and one HiGHS object (``planner.persistent.Resolver``),
+(b) persistent re-solve: one live model and one HiGHS object (``planner.solver.persistent.Resolver``),
     the variant's parameters copied in, HiGHS restarting from the last basis, KPIs extracted;
     every variant after the first (the first builds the model: reported apart); also the re-solve
     part alone (parameters in + solve, without validation and KPI extraction);
@@ -20,9 +20,9 @@ The LP comparisons use ``benchmarks/nl-2022-lp.yaml``: nl-2022's LP relaxation (
 [0, 1], ``relax_integers: true``) with 24 sampled variants (inflow factor, hiring limit, spoor-4
 hours), in the batch's dispatch order (a nearest-neighbour chain of the draws). The worker
 speed-up runs the batch ``benchmarks/nl-2022-mip.yaml`` (nl-2022 as a MIP, 24 samples) end to end with
-``planner.batch.run_batch`` and ``--workers 1`` and ``2``: wall time (process start, each
+``planner.studies.batch.run_batch`` and ``--workers 1`` and ``2``: wall time (process start, each
 worker's first build, export and summary included) and the steady rate (variants per second
-after each worker's first result). For context it also times ``planner.solve`` (the public API,
+after each worker's first result). For context it also times ``planner.solver.solve`` (the public API,
 which also prices resources with a second LP solve) on the MIP for three variants. A machine check
 before and after the worker runs times two CPU-bound processes against one: on a shared machine
 that number, not 2.0, is the ceiling of the workers' speed-up.
@@ -44,9 +44,9 @@ import highspy
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from planner.batch import base_instance, run_batch  # noqa: E402
-from planner.batchfile import dispatch_order, load_batch  # noqa: E402
-from planner.persistent import Resolver  # noqa: E402
+from planner.solver.persistent import Resolver  # noqa: E402
+from planner.studies.batch import base_instance, run_batch  # noqa: E402
+from planner.studies.batchfile import dispatch_order, load_batch  # noqa: E402
 
 
 def load() -> str:
@@ -163,9 +163,9 @@ def machine_parallelism(n: int = 20_000_000) -> float:
 
 
 def api_per_variant(variants: int) -> float:
-    """``planner.solve`` per variant (the public API: also prices resources with a second LP)."""
+    """``planner.solver.solve`` per variant (the public API: also prices resources with a second LP)."""
     import planner
-    from planner.loading import validate_dict
+    from planner.instance.loading import validate_dict
 
     batch, base_path, specs = load_batch(HERE / "nl-2022-lp.yaml")
     resolver = Resolver(base_instance(base_path), {})
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
     print(f"  (b) persistent re-solve .......... {b:7.3f}   (whole variant: validate, parameters, solve, KPIs; {lp['variants'] - 1} variants)")
     print(f"      of which parameters + solve .. {lp['persistent_resolve_s']:7.3f}")
     print(f"      first variant (builds) ....... {lp['first_variant_s']:7.3f}")
-    print(f"      warm starts redone cold ...... {lp['cold_restarts']:7d}   (HiGHS ended without a status: planner.solve._run)")
+    print(f"      warm starts redone cold ...... {lp['cold_restarts']:7d}   (HiGHS ended without a status: planner.solver.highs.run_highs)")
     print(f"  (c) raw HiGHS, cold, from MPS .... {c_all:7.3f}   (read {lp['raw_read_s']:.3f} + solve {c_run:.3f})")
     print(f"  ratio (a)/(b) rebuild / persistent ............... {a / b:6.1f}x   (target >= 10x)")
     print(f"  ratio (b)/(c) persistent / raw solve ............. {b / c_run:6.2f}x   (target <= 1.0x)")

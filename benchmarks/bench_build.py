@@ -6,11 +6,11 @@ Generates the instance of ``make_scale_instance.py`` (5 years of weeks, 25 regio
 locations: about 224,000 variables) in a temporary folder and measures, in one run:
 
 * load (read, validate, resolve series) and build (``planner.model.build_model``);
-* solve the planner's way (``planner.solve._run``, the weighted path of ``solve_model``: the model
+* solve the planner's way (``planner.solver.highs.run_highs``, the weighted path of ``solve_model``: the model
   handed to a new Pyomo persistent HiGHS object, then HiGHS), with the hand-over and HiGHS's own
   time apart; the LP relaxation, because the MIP (about 186,000 binaries) does not finish in a
   benchmark's time;
-* KPI extraction (``planner.persistent.plan_kpis``);
+* KPI extraction (``planner.solver.persistent.plan_kpis``);
 * the floor: the same LP, written by that HiGHS object as MPS, read and solved cold by highspy in
   a fresh process (one thread);
 * peak memory of the planner process (``ru_maxrss``) and of the raw HiGHS process (``VmHWM``).
@@ -33,13 +33,13 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import pyomo.environ as pyo  # noqa: E402
-
 from make_scale_instance import write  # noqa: E402
-from planner.loading import load_instance  # noqa: E402
-from planner.model import build_model  # noqa: E402
-from planner.persistent import plan_kpis, relax_integers  # noqa: E402
-from planner.solve import SolveInfo, _run  # noqa: E402
 from pyomo.contrib.solver.solvers.highs import Highs  # noqa: E402
+
+from planner.instance.load import load_instance  # noqa: E402
+from planner.model import build_model  # noqa: E402
+from planner.solver.highs import SolveInfo, run_highs  # noqa: E402
+from planner.solver.persistent import plan_kpis, relax_integers  # noqa: E402
 
 # peak memory of the raw process: VmHWM (reset by exec), not ru_maxrss (Linux carries the forking
 # parent's high-water mark over into the child)
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
         opt = Highs()
         info = SolveInfo()
         t0 = time.perf_counter()
-        res = _run(opt, m, None, None, info)
+        res = run_highs(opt, m, None, None, info)
         t_solve = time.perf_counter() - t0
         timer = res.timing_info.timer
         t_handover = timer.get_total_time("set_instance")

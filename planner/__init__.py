@@ -8,11 +8,12 @@ Pipeline: load -> validate -> build -> solve -> extract -> write.
     plan.kpis["overdue_case_months"]; plan.tables["ind_cases"]; plan.write("results/nl")
 """
 
-from .errors import InputError, SolveError
-from .loading import InstanceData, load_instance
+from planner.errors import InputError, SolveError
+from planner.instance.load import load_instance
+from planner.instance.loading import InstanceData
 
 __all__ = ["InputError", "SolveError", "InstanceData", "load_instance"]
-from .results import Plan
-from .solve import solve
+from planner.outputs.results import Plan
+from planner.solver.solve import solve
 
 __all__ += ["Plan", "solve"]

@@ -23,7 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import InputError, SolveError
+from planner.errors import InputError, SolveError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,7 +47,7 @@ def summary(d) -> str:
 
 
 def _cmd_validate(args) -> int:
-    from .loading import load_instance
+    from planner.instance.load import load_instance
 
     print(summary(load_instance(args.instance)))
     return 0
@@ -78,14 +78,14 @@ def _whole(text: str) -> int:
 
 
 def _cmd_solve(args) -> int:
-    from .loading import load_instance
-    from .solve import solve
+    from planner.instance.load import load_instance
+    from planner.solver.solve import solve
 
     if args.choose_measures:
         return _choose(args)
     d = load_instance(args.instance, overrides=args.set, package=args.package)
     if args.diagnose:
-        from .diagnose import diagnose
+        from planner.solver.diagnose import diagnose
 
         diagnosis = diagnose(d, time_limit=args.time_limit, with_iis=True)
         print(diagnosis.report())
@@ -126,9 +126,9 @@ def _report(plan, out) -> None:
 
 
 def _choose(args) -> int:
-    from .choose import choose_and_report
-    from .loading import load_raw, validate_dict
-    from .overrides import apply_assignments
+    from planner.instance.loading import load_raw, validate_dict
+    from planner.instance.overrides import apply_assignments
+    from planner.solver.choose import choose_and_report
 
     if args.package:
         raise InputError("--package", "--choose-measures picks the package itself; leave --package out")
@@ -154,8 +154,8 @@ def _choose(args) -> int:
 
 
 def _cmd_simulate(args) -> int:
-    from .loading import load_instance
-    from .simulate import simulate
+    from planner.check.simulate import simulate
+    from planner.instance.load import load_instance
 
     d = load_instance(args.instance, overrides=args.set, package=args.package)
     out = Path(args.out) if args.out else Path("results") / f"{_run_name(d, args.package)}-status-quo"
@@ -166,7 +166,7 @@ def _cmd_simulate(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from .evaluate import evaluate_run, report, summary_line
+    from planner.check.evaluate import evaluate_run, report, summary_line
 
     comparison, violations, ok = evaluate_run(args.run_dir)
     print(report(args.run_dir, comparison, violations, ok))
@@ -176,7 +176,7 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from .compare import compare, terminal_table
+    from planner.studies.compare import compare, terminal_table
 
     packages = [p.strip() for p in args.packages.split(",") if p.strip()]
     if not packages:
@@ -190,15 +190,15 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_kpis(args) -> int:
-    from .kpitable import markdown, side_by_side
+    from planner.outputs.kpitable import markdown, side_by_side
 
     print(markdown(side_by_side(args.runs)))
     return 0
 
 
 def _cmd_batch(args) -> int:
-    from .batch import BatchError, describe_batch, report_line, run_batch
-    from .batchsummary import terminal_summary
+    from planner.studies.batch import BatchError, describe_batch, report_line, run_batch
+    from planner.studies.batchsummary import terminal_summary
 
     if args.list:
         print(describe_batch(args.batch))
@@ -218,7 +218,7 @@ def _cmd_batch(args) -> int:
 
 
 def _cmd_schema(args) -> int:
-    from .schema import Instance
+    from planner.instance.schema import Instance
 
     print(json.dumps(Instance.model_json_schema(), indent=2))
     return 0

@@ -6,7 +6,7 @@ prints it as one line and exits with code 2.
 
 A solve that yields no plan raises a :class:`SolveError` with its exit code: an
 :class:`InfeasibleError` (3; its message says which budget or IND hours must give and by how
-much, see :mod:`planner.diagnose`) or a :class:`LimitError` (4: the solver stopped at a limit
+much, see :mod:`planner.solver.diagnose`) or a :class:`LimitError` (4: the solver stopped at a limit
 before it found any plan).
 """
 
@@ -45,7 +45,7 @@ class SolveError(Exception):
 class InfeasibleError(SolveError):
     """No plan satisfies every constraint (exit code 3).
 
-    ``diagnosis`` (a :class:`planner.diagnose.Diagnosis`, when one was run) says which limits must
+    ``diagnosis`` (a :class:`planner.solver.diagnose.Diagnosis`, when one was run) says which limits must
     give and by how much; the message is its one-line summary.
     """
 

@@ -6,9 +6,9 @@ import copy
 
 import pytest
 
-from planner.loading import validate_dict
+from planner.instance.loading import validate_dict
 from planner.model import build_model
-from planner.solve import solve_model
+from planner.solver.solve import solve_model
 
 
 def tiny(**overrides) -> dict:

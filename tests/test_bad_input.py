@@ -203,7 +203,7 @@ CASES = [
                       field="regions.street.population", fragments=("greater than 0",)), id="path-keeps-key-street"),
     pytest.param(Case(chain(rename("case_types.x", "float1"), setp("case_types.float1.grant_share", 2)),
                       field="case_types.float1.grant_share", fragments=("less than or equal to 1",)), id="path-keeps-key-float1"),
-    # --- cross-references and checks in planner.loading ---
+    # --- cross-references and checks in planner.instance.loading ---
     pytest.param(Case(setp("case_types.x.pool", "q"), field="case_types.x.pool", fragments=("unknown staff pool 'q'",)),
                  id="unknown-staff-pool"),
     pytest.param(Case(setp("locations.l1.region", "Z"), field="locations.l1.region", fragments=("unknown region 'Z'",)),

@@ -1,7 +1,7 @@
 """planner batch: persistent re-solves against fresh builds, batch files, the store, workers.
 
 The equivalence tests are the guard that style.md asks for ("persistent vs rebuilt"): a variant
-solved by changing parameters in a live model (``planner.persistent.Resolver``) must give the
+solved by changing parameters in a live model (``planner.solver.persistent.Resolver``) must give the
 objective and every KPI of a fresh build of the same variant (relative 1e-6).
 """
 
@@ -20,18 +20,24 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from planner.batch import base_instance, run_batch
-from planner.batchsummary import terminal_summary
-from planner.batchfile import Batch, check_packages, dispatch_order, expand, load_batch
-from planner.errors import InputError
-
 from conftest import ranking_instance
-from planner.loading import validate_dict
+
+from planner.errors import InputError
+from planner.instance.loading import validate_dict
 from planner.model import build_model
-from planner.persistent import Resolver, plan_kpis, plan_series, relax_integers
-from planner.results import Plan
-from planner.solve import SolveInfo, solve_model
+from planner.outputs.results import Plan
+from planner.solver.highs import SolveInfo
+from planner.solver.persistent import Resolver, plan_kpis, plan_series, relax_integers
+from planner.solver.solve import solve_model
+from planner.studies.batch import base_instance, run_batch
+from planner.studies.batchfile import (
+    Batch,
+    check_packages,
+    dispatch_order,
+    expand,
+    load_batch,
+)
+from planner.studies.batchsummary import terminal_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 NL = ROOT / "instances" / "nl-2022.yaml"
@@ -103,7 +109,7 @@ def random_variants(param_changes, structural, n: int, seed: int) -> list[list[d
 
 
 def fresh_kpis(raw: dict, options: dict) -> dict:
-    """The reference: validate, build and solve from scratch (as ``planner.solve`` does); the KPIs
+    """The reference: validate, build and solve from scratch (as ``planner.solver.solve`` does); the KPIs
     of ``Plan.from_model`` without its marginal values (see test_plan_kpis_are_plan_from_model)."""
     d = validate_dict(raw)
     m = build_model(d)
@@ -115,7 +121,7 @@ def fresh_kpis(raw: dict, options: dict) -> dict:
 
 def pyomo_series(resolver: Resolver, changes: list[dict]) -> list:
     """The series of the resolver's live model as solved, every named expression evaluated by
-    Pyomo's own tree walk (the persistent path reads their linear forms: planner.linearvalues).
+    Pyomo's own tree walk (the persistent path reads their linear forms: planner.solver.linearvalues).
     Compared with the same model's plan, not a fresh build's: an LP may have alternative optima
     with equal KPIs and different paths."""
     d = validate_dict(resolver.variant(changes))
@@ -494,7 +500,7 @@ def test_failures_are_recorded_and_the_rest_finish(tmp_path):
         # two single-threaded worker processes against the process pool of two
         ([0.8, 1.0, 1.2], 2, 2, 1),
         # one worker process with three threads runs three tasks at once; they take turns on the
-        # process's one live model (planner.batch._dask_task's lock): the rows of one worker
+        # process's one live model (planner.studies.batch._dask_task's lock): the rows of one worker
         ([0.7, 0.8, 0.9, 1.0, 1.1, 1.2], 1, 1, 3),
     ],
 )
@@ -623,8 +629,8 @@ def test_scenario_package_equals_solve_with_package():
     --package`` does (load_instance: overrides first): the KPIs of the persistent re-solve equal
     those of a fresh solve of that instance."""
 
-    from planner.measures import apply_package
-    from planner.overrides import apply_assignments
+    from planner.instance.measures import apply_package
+    from planner.instance.overrides import apply_assignments
 
     raw = ranking_instance()
     spec = expand(Batch.model_validate({"base": "-", "scenarios": [{"name": "s", "changes": ["case_types.x.inflow*=1.2"], "package": "outsource"}]}))[0]
@@ -660,7 +666,7 @@ def test_bad_packages(tmp_path, body, field, message):
 
 def test_lexicographic_batch_equals_lexicographic_solves(tmp_path):
     """``objective: lexicographic`` builds and solves every variant the lexicographic way
-    (planner.solve.solve_model; no persistent re-solve: each stage adds a hold row), so each row's
+    (planner.solver.solve.solve_model; no persistent re-solve: each stage adds a hold row), so each row's
     KPIs equal those of that solve, stage values included."""
     body = {"objective": "lexicographic", "mip_gap": 0, "grid": {"case_types.x.inflow*": [0.8, 1.3]}}
     run_batch(write_batch(tmp_path, body), workers=1, out=tmp_path / "out", progress=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import planner
-from planner.simulate import simulate
+from planner.check.simulate import simulate
 
 NL = Path(__file__).parents[1] / "instances" / "nl-2022.yaml"
 

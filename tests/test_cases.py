@@ -3,10 +3,10 @@
 import pytest
 from conftest import outsourcing_instance, solve_raw, tiny
 
-from planner.loading import validate_dict
+from planner.instance.loading import validate_dict
 from planner.model import build_model, cases
 from planner.model.objective import costs_table
-from planner.solve import solve_model
+from planner.solver.solve import solve_model
 
 AGE_PROFILE = {"start_stock_by_age": [10, 20, 30]}
 PRE_HORIZON = {"start_stock": 60, "pre_horizon_inflow": [100, 30, 20, 10]}

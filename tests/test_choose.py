@@ -3,7 +3,7 @@
 import pytest
 from conftest import ranking_instance
 
-from planner.choose import choose, choose_and_report
+from planner.solver.choose import choose, choose_and_report
 
 
 def _instance(budget=None):
@@ -47,7 +47,7 @@ def test_budget_changes_the_choice():
 
 def test_structural_measure_is_refused():
     """A measure that shortens the deadline changes the FIFO window of every overdue row, which a
-    parameter delta cannot express: it is refused (planner.structure), the others are chosen as
+    parameter delta cannot express: it is refused (planner.instance.structure), the others are chosen as
     without it (both: objective 3.9, see _instance)."""
     raw = _instance()
     raw["measures"]["strict"] = {"changes": [{"path": "case_types.x.deadline_months", "op": "set", "value": 0.5}]}

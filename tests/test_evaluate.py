@@ -2,7 +2,7 @@
 and disagrees loudly when a run's tables are altered.
 
 Every tiny instance below is solved with ``planner.solve``, written as a run folder and recounted
-from its decisions by :mod:`planner.evaluate` (which never imports the model or Pyomo). Each case
+from its decisions by :mod:`planner.check.evaluate` (which never imports the model or Pyomo). Each case
 also names KPIs that must be positive, so the subsystem it stands for is really exercised.
 """
 
@@ -20,8 +20,8 @@ import pytest
 from conftest import plan_of, tiny
 
 import planner
+from planner.check.evaluate import Cohorts, evaluate_run
 from planner.cli import main
-from planner.evaluate import Cohorts, evaluate_run
 
 NL = Path(__file__).parents[1] / "instances" / "nl-2022.yaml"
 
@@ -350,10 +350,10 @@ def test_altered_figure_in_a_table_or_kpis_disagrees(nl_run, tmp_path, capsys):
 
 def test_simulate_run_agrees(tmp_path):
     """The status quo (planner simulate) writes the same folder format; its tables recount too."""
-    from planner.simulate import simulate
+    from planner.check.simulate import simulate
 
     raw, _, _ = CASES["placement_regions"]
-    folder = simulate(planner.loading.validate_dict(raw)).write(tmp_path / "sq")
+    folder = simulate(planner.instance.loading.validate_dict(raw)).write(tmp_path / "sq")
     comparison, violations, ok = evaluate_run(folder)
     assert ok and violations == [], comparison[~comparison.agree].to_string()
 
@@ -362,7 +362,7 @@ def test_measures_in_force_agree(tmp_path):
     """A measure in force from 2024-02: outsourcing allowed (8 a month at EUR 100) and 20 % fewer
     hours per case (a series from its start); it costs EUR 1,000 once and EUR 10 a period:
     EUR 1,000 + 3 x 10 = 1,030 in the component ``measures``."""
-    measures = pytest.importorskip("planner.measures")
+    measures = pytest.importorskip("planner.instance.measures")
     raw = tiny(
         case_types={"x": {"inflow": 10, "deadline_months": 1, "outsourcing_eur_per_case": 100}},
         staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 600}},
@@ -421,14 +421,14 @@ def test_bad_run_folder_end_to_end_no_traceback(small_run, tmp_path):
 
 def test_evaluate_is_written_apart_from_the_model():
     """The recount must not lean on the model: no import of planner.model, solve, results or Pyomo."""
-    source = (Path(planner.__file__).parent / "evaluate.py").read_text()
+    source = (Path(planner.__file__).parent / "check" / "evaluate.py").read_text()
     imported = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             imported |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             imported.add(("." * node.level) + (node.module or ""))
-    forbidden = {"pyomo", ".model", ".solve", ".results", ".simulate", "planner.model", "planner.solve", "planner.results"}
+    forbidden = {"pyomo", ".model", ".solve", ".results", ".simulate", "planner.model", "planner.solver.solve", "planner.outputs.results"}
     assert not {m for m in imported if m.split(".")[0] == "pyomo" or m in forbidden or m.startswith(".model.")}
 
 

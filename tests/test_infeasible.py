@@ -2,7 +2,7 @@
 
 Each instance is the tiny instance of conftest (every cost and flow off) with just enough turned
 on to make the plan impossible; the docstring derives the shortfall by hand. Month grid: a yearly
-amount is 1/12 per period. See planner/diagnose.py for why only budgets and IND hours can make a
+amount is 1/12 per period. See planner/solver/diagnose.py for why only budgets and IND hours can make a
 plan infeasible, and for the elastic re-solve that measures the shortfall.
 """
 
@@ -12,9 +12,9 @@ from conftest import tiny
 
 import planner
 from planner.cli import main
-from planner.diagnose import diagnose
 from planner.errors import InfeasibleError
-from planner.loading import validate_dict
+from planner.instance.loading import validate_dict
+from planner.solver.diagnose import diagnose
 
 LOCATION = {
     "location_types": {"t": {"eur_per_place_year": 1200}},

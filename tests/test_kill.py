@@ -27,7 +27,7 @@ import yaml
 from conftest import tiny
 
 import planner
-from planner.runfolder import clean_stale
+from planner.outputs.runfolder import clean_stale
 
 NL = Path(__file__).parents[1] / "instances" / "nl-2022.yaml"
 
@@ -37,12 +37,12 @@ hook = os.environ.get("PLANNER_TEST_HOOK", "")
 def mark(text):
     sys.stderr.write("HOOK " + text + "\n"); sys.stderr.flush()
 if hook == "solve":
-    solve = importlib.import_module("planner.solve")
-    real_run = solve._run
-    def _run(*args, **kwargs):
+    solve = importlib.import_module("planner.solver.solve")
+    real_run = solve.run_highs
+    def run_highs(*args, **kwargs):
         mark("solving")
         return real_run(*args, **kwargs)
-    solve._run = _run
+    solve.run_highs = run_highs
 elif hook == "write":
     real_fsync = os.fsync
     def fsync(fd):

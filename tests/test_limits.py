@@ -14,11 +14,12 @@ import pytest
 
 from planner.cli import main
 from planner.errors import LimitError
-from planner.loading import load_instance
+from planner.instance.load import load_instance
 from planner.model import build_model
+from planner.solver.highs import objective_scale
 
 NL = Path(__file__).parents[1] / "instances" / "nl-2022.yaml"
-solve_mod = importlib.import_module("planner.solve")  # the module (planner.solve is also the function)
+solve_mod = importlib.import_module("planner.solver.solve")  # the module (planner.solver.solve is also the function)
 
 
 def test_no_plan_within_the_limit_exits_4(tmp_path, capsys):
@@ -55,11 +56,12 @@ def test_lexicographic_keeps_the_last_finished_stage_when_time_runs_out(monkeypa
     of the stage before stands (it satisfies every row) and a warning says so. The limit is
     simulated on a tiny model (a stage that raises LimitError) so the test is exact and fast."""
     from conftest import tiny
-    from planner.loading import validate_dict
+
+    from planner.instance.loading import validate_dict
 
     d = validate_dict(tiny(case_types={"x": {"inflow": 5}}, staff_pools={"p": {"start_fte": 1}}))
     m = build_model(d)
-    real_run = solve_mod._run
+    real_run = solve_mod.run_highs
     calls = []
 
     def run(opt, m, time_limit, mip_gap, info, solver_options=None):
@@ -68,7 +70,7 @@ def test_lexicographic_keeps_the_last_finished_stage_when_time_runs_out(monkeypa
             raise LimitError("no plan within the solver's time limit")
         return real_run(opt, m, time_limit, mip_gap, info, solver_options)
 
-    monkeypatch.setattr(solve_mod, "_run", run)
+    monkeypatch.setattr(solve_mod, "run_highs", run)
     info = solve_mod.solve_model(m, "lexicographic", time_limit=60)
     assert info.status == "time_limit_feasible"
     assert "stage 'overruns'" in info.warnings[0] and "stage 'crisis'" in info.warnings[0]
@@ -79,14 +81,15 @@ def test_lexicographic_keeps_the_last_finished_stage_when_time_runs_out(monkeypa
 
 def test_first_stage_without_plan_is_exit_4(monkeypatch):
     from conftest import tiny
-    from planner.loading import validate_dict
+
+    from planner.instance.loading import validate_dict
 
     m = build_model(validate_dict(tiny()))
 
     def run(*args, **kwargs):
         raise LimitError("no plan within the solver's time limit")
 
-    monkeypatch.setattr(solve_mod, "_run", run)
+    monkeypatch.setattr(solve_mod, "run_highs", run)
     with pytest.raises(LimitError) as err:
         solve_mod.solve_model(m, "lexicographic", time_limit=1)
     assert err.value.exit_code == 4
@@ -96,5 +99,5 @@ def test_first_stage_without_plan_is_exit_4(monkeypatch):
 def test_nl_objective_is_scaled_into_the_band():
     """objective_scale centres the weighted objective's coefficients in HiGHS's band (a power of two)."""
     m = build_model(load_instance(NL))
-    scale = solve_mod.objective_scale(m.weighted_objective.expr)
+    scale = objective_scale(m.weighted_objective.expr)
     assert scale == 256.0

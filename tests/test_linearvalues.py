@@ -1,8 +1,8 @@
-"""Named expressions valued from column values through their linear forms (planner.linearvalues)."""
+"""Named expressions valued from column values through their linear forms (planner.solver.linearvalues)."""
 
 import pyomo.environ as pyo
 
-from planner.linearvalues import LinearExpressionValues
+from planner.solver.linearvalues import LinearExpressionValues
 
 
 def model():
@@ -47,7 +47,7 @@ def test_values_and_parameter_changes():
 
 
 def test_unreported_parameter_change_is_not_seen():
-    """The contract: the caller reports every changed parameter (planner.persistent does, from the
+    """The contract: the caller reports every changed parameter (planner.solver.persistent does, from the
     values it copies in). A change not reported leaves the compiled coefficient as it was, which
     is what makes the incremental update cheap; this test pins that behaviour down."""
     m = model()

@@ -3,10 +3,10 @@
 import pytest
 from conftest import outsourcing_instance, tiny
 
-from planner.loading import validate_dict
-from planner.marginal import marginal_values
+from planner.instance.loading import validate_dict
 from planner.model import build_model
-from planner.solve import solve_model
+from planner.solver.marginal import marginal_values
+from planner.solver.solve import solve_model
 
 
 def _solved(raw):

@@ -6,7 +6,7 @@ import yaml
 from conftest import ranking_instance, tiny
 
 from planner.errors import InputError
-from planner.measures import apply_measures, apply_package
+from planner.instance.measures import apply_measures, apply_package
 
 MEASURES = {
     "fast": {
@@ -74,7 +74,7 @@ def _ranking_instance():
 
 
 def test_package_comparison_ranks_as_derived(tmp_path):
-    from planner.compare import compare
+    from planner.studies.compare import compare
 
     path = tmp_path / "rank.yaml"
     path.write_text(yaml.safe_dump(_ranking_instance()))

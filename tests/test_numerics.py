@@ -6,7 +6,7 @@ scaled") about costs outside [1e-4, 1e6] and bounds or right-hand sides outside 
 not warn about the matrix, but a range (largest / smallest entry) beyond about 1e6 is what makes
 LU factors and tolerances struggle, so the test holds the matrix to that too.
 
-The model is handed to HiGHS exactly as ``planner.solve._run`` does (the objective multiplied by
+The model is handed to HiGHS exactly as ``planner.solver.highs.run_highs`` does (the objective multiplied by
 ``objective_scale``) with a time limit of zero: only the log up to presolve is needed.
 """
 
@@ -19,9 +19,9 @@ import yaml
 from pyomo.contrib.solver.solvers.highs import Highs
 
 import planner
-from planner.loading import validate_dict
+from planner.instance.loading import validate_dict
 from planner.model import build_model
-from planner.solve import objective_scale
+from planner.solver.highs import objective_scale
 
 ROOT = Path(__file__).parents[1]
 SMALL, LARGE = 1e-4, 1e6

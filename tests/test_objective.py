@@ -6,7 +6,7 @@ import pyomo.environ as pyo
 import pytest
 from conftest import solve_raw, tiny
 
-from planner.loading import validate_dict
+from planner.instance.loading import validate_dict
 from planner.model import build_model, cases, reception
 
 
@@ -142,7 +142,7 @@ def test_polish_without_a_plan_keeps_the_weighted_plan(monkeypatch):
 
     from planner.errors import LimitError
 
-    solve_module = importlib.import_module("planner.solve")  # the module (planner.solve is also the function)
+    solve_module = importlib.import_module("planner.solver.solve")  # the module (planner.solver.solve is also the function)
 
     d = validate_dict(_cost_blind_outsourcing())
     m = build_model(d)
@@ -152,7 +152,7 @@ def test_polish_without_a_plan_keeps_the_weighted_plan(monkeypatch):
     def no_plan(*args, **kwargs):
         raise LimitError("no plan within the solver's time limit")
 
-    monkeypatch.setattr(solve_module, "_run", no_plan)
+    monkeypatch.setattr(solve_module, "run_highs", no_plan)
     solve_module.polish_cost(opt, m, 1.0, None, info)
     assert sum(m.dec_out["x", t].value for t in m.T) == pytest.approx(16)
     assert info.cost_polish["status"].startswith("no cheaper plan found") and info.cost_polish["cost_after_eur"] == pytest.approx(8e6)

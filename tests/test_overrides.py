@@ -4,8 +4,8 @@ import pytest
 from conftest import tiny
 
 from planner.errors import InputError
-from planner.loading import validate_dict
-from planner.overrides import apply_assignments, apply_change
+from planner.instance.loading import validate_dict
+from planner.instance.overrides import apply_assignments, apply_change
 
 
 def test_set_scale_add_on_numbers_and_series():

@@ -66,9 +66,9 @@ def test_new_permit_holders_linked_by_quota_and_norm_overrun_fifo():
         overdue A: t0: 15 - 15 = 0;  t1: 30 - (15 + 15f) = 15(1-f) = 2.40;
                    t2: 30 - 15f = 17.40;  t3: 30 - 0 = 30
     """
-    from planner.loading import validate_dict
+    from planner.instance.loading import validate_dict
     from planner.model import build_model
-    from planner.solve import solve_model
+    from planner.solver.solve import solve_model
 
     raw = tiny(
         horizon={"periods": 4},

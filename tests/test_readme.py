@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 import planner
-from planner.loading import validate_dict
+from planner.instance.loading import validate_dict
 
 
 def test_readme_example_instance_solves():

@@ -4,10 +4,10 @@ keeping existing locations open, occupancy groups."""
 import pytest
 from conftest import solve_raw, tiny
 
-from planner.loading import validate_dict
+from planner.instance.loading import validate_dict
 from planner.model import build_model, reception
-from planner.solve import solve_model
 from planner.model.objective import costs_table
+from planner.solver.solve import solve_model
 
 
 def _reception_instance(other, lead=2, min_open=0, eur_place_year=0, existing_until=None, crisis=20):
@@ -44,7 +44,7 @@ def test_lead_time_crisis_then_unsheltered():
     assert locs.loc["new", "open_from"] == "2024-03"
 
     import planner
-    from planner.loading import validate_dict
+    from planner.instance.loading import validate_dict
 
     kpis = planner.solve(validate_dict(_reception_instance([50, 80, 80, 80]))).kpis
     assert kpis["crisis_person_nights"] == pytest.approx(580)

@@ -1,4 +1,4 @@
-"""Atomic run folders (planner/runfolder.py): complete or absent, never half-written.
+"""Atomic run folders (planner/outputs/runfolder.py): complete or absent, never half-written.
 
 Fast unit tests of the mechanism; tests/test_kill.py kills real `planner solve` runs with SIGKILL.
 """
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-import planner.runfolder as rf
+import planner.outputs.runfolder as rf
 
 
 def dead_pid() -> int:
@@ -108,7 +108,7 @@ def test_written_values_have_no_negative_zero_or_noise():
 
     import pandas as pd
 
-    from planner.results import csv_text, json_text
+    from planner.outputs.results import csv_text, json_text
 
     frame = pd.DataFrame({"period": ["a", "b", "c", "d"], "x": [-0.0, -4e-7, 1e-12, 2.5000001], "n": [1, 2, 3, 4]})
     assert csv_text(frame) == "period,x,n\na,0.000000,1\nb,0.000000,2\nc,0.000000,3\nd,2.500000,4\n"

@@ -4,8 +4,8 @@ import pytest
 from conftest import tiny
 
 import planner
-from planner.loading import validate_dict
-from planner.simulate import simulate
+from planner.check.simulate import simulate
+from planner.instance.loading import validate_dict
 
 
 def _instance():

@@ -3,9 +3,9 @@
 import pytest
 from conftest import solve_raw, tiny
 
+from planner.instance.loading import validate_dict
 from planner.model import build_model, staff
-from planner.loading import validate_dict
-from planner.solve import solve_model
+from planner.solver.solve import solve_model
 
 
 def test_pipeline_training_attrition_coaching():

@@ -1,4 +1,4 @@
-"""Build stage: one module per subsystem, each owning its sets, parameters, variables,
+"""Stage 2, the model (build): one module per subsystem, each owning its sets, parameters, variables,
 constraints and result table. Every module has two steps:
 
 * ``data(d, md)``: its sets and mutable parameter values, in plain Python
@@ -13,19 +13,21 @@ constraints and result table. Every module has two steps:
 (staff needs the case types' hours; placement needs the grants; reception needs the stocks and
 the permit holders waiting; the objective collects every module's cost components).
 
-A persistent re-solve (:mod:`planner.persistent`) runs only :func:`model_data` for a variant: if
+A persistent re-solve (:mod:`planner.solver.persistent`) runs only :func:`model_data` for a variant: if
 its sets equal the live model's, the new parameter values are copied in and nothing is built.
 That is sound because ``define`` follows one rule: every number a what-if may change enters a
 constraint as a mutable parameter, and which components and terms exist depends only on the sets
-and on the structural fields of the instance (``planner.structure.PARAM_FIELDS`` lists the rest).
+and on the structural fields of the instance (``planner.instance.structure.PARAM_FIELDS`` lists the rest).
+
+May import :mod:`planner.errors` and :mod:`planner.instance` only.
 """
 
 from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from . import cases, objective, placement, reception, staff
-from .common import ModelData
+from planner.model import cases, objective, placement, reception, staff
+from planner.model.common import ModelData
 
 SUBSYSTEMS = (cases, staff, placement, reception, objective)
 
@@ -40,7 +42,7 @@ def model_data(d) -> ModelData:
 
 
 def build_model(d, md: ModelData | None = None) -> pyo.ConcreteModel:
-    """A Pyomo model of the instance ``d`` (:class:`planner.loading.InstanceData`); ``md``: its
+    """A Pyomo model of the instance ``d`` (:class:`planner.instance.loading.InstanceData`); ``md``: its
     :func:`model_data` if already computed."""
     md = md or model_data(d)
     m = pyo.ConcreteModel(name=d.name)

@@ -26,7 +26,14 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, clean, fifo_overdue, fifo_window, series_values, val
+from planner.model.common import (
+    COST_UNIT,
+    clean,
+    fifo_overdue,
+    fifo_window,
+    series_values,
+    val,
+)
 
 
 def data(d, md) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import COST_UNIT, clean, val
+from planner.model.common import COST_UNIT, clean, val
 
 
 def series(m, d) -> dict[tuple[str, str], list[float]]:

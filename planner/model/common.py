@@ -34,7 +34,7 @@ class ModelData:
     (names of the index sets, ``{index: value}``; or ``()`` and a number for a scalar). Each
     model module fills its part in ``data(d, md)``; :meth:`install` turns it into Pyomo ``Set``
     and mutable ``Param`` components before any variable is built. A persistent re-solve
-    (:mod:`planner.persistent`) computes it for a variant and copies the values into the live
+    (:mod:`planner.solver.persistent`) computes it for a variant and copies the values into the live
     model, with no Pyomo construction at all.
     """
 

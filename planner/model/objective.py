@@ -25,7 +25,7 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_ROW_SCALE, COST_UNIT, clean, val
+from planner.model.common import COST_ROW_SCALE, COST_UNIT, clean, val
 
 STAGES = ("unsheltered", "crisis", "overruns", "cost")
 
@@ -81,7 +81,7 @@ def define(m, d, md) -> None:
         "overruns": m.w_overdue * m.weighted_overdue_case_months + m.w_permit_holder * m.ph_months_over_norm,
         "cost": m.total_cost,
     }
-    # the weighted objective without its cost term (the outcomes; planner.solve.polish_cost holds it)
+    # the weighted objective without its cost term (the outcomes; planner.solver.solve.polish_cost holds it)
     m.weighted_outcomes = m.w_unsheltered * m.unsheltered_person_nights + m.w_crisis * m.crisis_person_nights + m.stage_expr["overruns"]
     m.weighted_objective = pyo.Objective(expr=m.weighted_outcomes + m.w_cost * m.total_cost, sense=pyo.minimize)
 

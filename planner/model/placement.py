@@ -21,7 +21,15 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, PLACEMENT_ROW_SCALE_MAX, clean, fifo_overdue, fifo_window, series_values, val
+from planner.model.common import (
+    COST_UNIT,
+    PLACEMENT_ROW_SCALE_MAX,
+    clean,
+    fifo_overdue,
+    fifo_window,
+    series_values,
+    val,
+)
 
 
 def data(d, md) -> None:

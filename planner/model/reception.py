@@ -26,7 +26,7 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from .common import COST_UNIT, clean, series_values, val
+from planner.model.common import COST_UNIT, clean, series_values, val
 
 
 def data(d, md) -> None:
@@ -88,7 +88,7 @@ def define(m, d, md) -> None:
     # Solver unit (numerics only): the variable counts person-nights, ``unsheltered[t]`` (persons)
     # is that divided by the period's nights. Its objective weight is then W_u (1,000) instead of
     # W_u x nights (31,000), which keeps the weighted objective's coefficients inside the band
-    # HiGHS accepts (see planner.solve.objective_scale).
+    # HiGHS accepts (see planner.solver.solve.objective_scale).
     m.unsheltered_nights = pyo.Var(m.T, within=pyo.NonNegativeReals, doc="unsheltered person-nights in the period")
     nights = d.grid.nights
     m.unsheltered = pyo.Expression(

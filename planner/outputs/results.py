@@ -1,7 +1,7 @@
 """Extract and write stages: a solved model -> tables and KPIs -> a run folder.
 
 A run folder is written into a temporary sibling folder and swapped into place atomically
-(:mod:`planner.runfolder`), so a run that is killed or fails leaves no partial folder, and an
+(:mod:`planner.outputs.runfolder`), so a run that is killed or fails leaves no partial folder, and an
 existing folder is replaced only by a complete new one. What is written is deterministic: KPIs and
 tables are rounded, ``-0.0`` and values within 1e-9 of zero are written as 0, and timings go to
 their own ``timings.json``.
@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .model import cases, chain, objective, placement, reception, staff
-from .quarter import default_commit_periods, plan_quarter
-from .model.common import clean, val
-from .runfolder import write_run_folder
+from planner.model import cases, chain, objective, placement, reception, staff
+from planner.model.common import clean, val
+from planner.outputs.quarter import default_commit_periods, plan_quarter
+from planner.outputs.runfolder import write_run_folder
 
 TABLE_FILES = ("ind_cases", "staff", "reception", "locations", "placement", "costs", "chain", "plan_quarter")
 
@@ -126,9 +126,11 @@ class Plan:
     timings: dict = field(default_factory=dict)
 
     @classmethod
-    def from_model(cls, m, d, info, mode: str, commit_periods: int | None = None, marginal: bool = True, quarter: bool = True) -> "Plan":
-        """Tables and KPIs of a solved model. ``marginal=False`` skips the marginal values (an extra
-        LP solve no KPI needs) and ``quarter=False`` the quarterly plan: batches use both."""
+    def from_model(cls, m, d, info, mode: str, commit_periods: int | None = None, marginal=None, quarter: bool = True) -> "Plan":
+        """Tables and KPIs of a solved model. ``marginal``: a function ``(m, d) -> DataFrame`` of
+        the marginal values (the solve stage passes :func:`planner.solver.marginal.marginal_values`;
+        ``None`` skips that extra LP solve no KPI needs); ``quarter=False`` skips the quarterly
+        plan. Batches skip both."""
         tables = {
             "ind_cases": cases.table(m, d),
             "staff": staff.table(m, d),
@@ -141,17 +143,15 @@ class Plan:
         commit = commit_periods or default_commit_periods(d.grid.grain)
         if quarter:
             tables["plan_quarter"] = plan_quarter(tables, d.grid.labels, commit)
-        if marginal and mode != "simulate":  # a rule-based run has no optimum to price
-            from .marginal import marginal_values
-
-            tables["marginal_values"] = marginal_values(m, d)
+        if marginal is not None:
+            tables["marginal_values"] = marginal(m, d)
         kpis = compute_kpis(m, d, tables, info, mode)
         kpis["commit_periods"] = commit
         timings = {"build_seconds": round(info.build_seconds, 3), "solve_seconds": round(info.solve_seconds, 3)}
         return cls(d, kpis, tables, m, timings)
 
     def write(self, folder) -> Path:
-        """Write the run folder atomically (:mod:`planner.runfolder`); returns its path."""
+        """Write the run folder atomically (:mod:`planner.outputs.runfolder`); returns its path."""
         files = {
             "instance.resolved.yaml": resolved_yaml(self.data),
             "kpis.json": json_text(self.kpis),
@@ -159,7 +159,9 @@ class Plan:
         }
         for name, frame in self.tables.items():
             files[f"{name}.csv"] = csv_text(frame)
-        from .report import report_files  # report.html and plan.xlsx (matplotlib, openpyxl)
+        from planner.outputs.report import (
+            report_files,  # report.html and plan.xlsx (matplotlib, openpyxl)
+        )
 
         files.update(report_files(self))
         return write_run_folder(folder, files)

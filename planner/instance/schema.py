@@ -7,7 +7,7 @@ CSV file next to the instance (``inflow.csv`` or ``inflow.csv:column``) with a `
 ``planner schema`` prints this as JSON Schema.
 
 Cross-references (a case type's pool, a location's region ...) and series lengths are checked in
-:mod:`planner.loading`, which has the horizon at hand.
+:mod:`planner.instance.loading`, which has the horizon at hand.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Which changes of an instance alter the model's structure, and which only its parameter values.
 
-A persistent re-solve (:mod:`planner.persistent`) copies a variant's parameter values into a
+A persistent re-solve (:mod:`planner.solver.persistent`) copies a variant's parameter values into a
 built model only when the variant's structure equals the model's; ``--choose-measures``
-(:mod:`planner.choose`) can choose only measures that leave the structure as it is. Both compare
+(:mod:`planner.solver.choose`) can choose only measures that leave the structure as it is. Both compare
 their signatures (:func:`signature`).
 
 What is structural

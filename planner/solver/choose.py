@@ -32,11 +32,11 @@ import pyomo.environ as pyo
 from pyomo.core.expr.visitor import replace_expressions
 from pyomo.repn import generate_standard_repn
 
-from .errors import InputError
-from .loading import InstanceData, validate_dict
-from .measures import apply_measures
-from .model import build_model, model_data
-from .structure import signature, signature_difference
+from planner.errors import InputError
+from planner.instance.loading import InstanceData, validate_dict
+from planner.instance.measures import apply_measures
+from planner.instance.structure import signature, signature_difference
+from planner.model import build_model, model_data
 
 CASE_VARS = ("dec_int", "dec_out", "stock", "overdue")
 PERSON_VARS = ("housed", "accelerated", "waiting", "ph_overdue", "awaiting", "crisis", "unsheltered")
@@ -96,7 +96,7 @@ def parameter_deltas(m, base: InstanceData, raw: dict, names: list[str], source)
     """{id(param data): (param data, [(measure, delta)])}, the variant datas, structural refusals.
 
     Each measure's parameter values come from :func:`planner.model.model_data` (no model built);
-    a measure whose instance has another structure (:mod:`planner.structure`) is refused."""
+    a measure whose instance has another structure (:mod:`planner.instance.structure`) is refused."""
     deltas, datas, refused = {}, [base], {}
     base_signature = signature(base, model_data(base))
     params = {p.local_name: p for p in m.component_objects(pyo.Param) if p.mutable}
@@ -193,10 +193,10 @@ def choose(raw: dict, source=None, names: list[str] | None = None, time_limit=No
 def solve_model_choose(m, time_limit, mip_gap):
     from pyomo.contrib.solver.solvers.highs import Highs
 
-    from .solve import SolveInfo, _run
+    from planner.solver.highs import SolveInfo, run_highs
 
     info = SolveInfo()
-    _run(Highs(), m, time_limit, mip_gap, info)
+    run_highs(Highs(), m, time_limit, mip_gap, info)
     info.objective = pyo.value(m.choose_objective)
     return info
 
@@ -205,7 +205,7 @@ def choose_and_report(raw: dict, source=None, names=None, time_limit=None, mip_g
     """Choose, then solve the chosen package the ordinary way; each candidate's value is the
     objective of the chosen package with that measure switched the other way, minus the chosen
     objective (positive: the switch makes the plan worse, i.e. what the measure buys if adopted)."""
-    from .solve import solve
+    from planner.solver.solve import solve
 
     chosen, refused, info = choose(raw, source, names, time_limit, mip_gap)
     kwargs = {"time_limit": time_limit, "mip_gap": mip_gap}

@@ -3,7 +3,7 @@
 A :class:`Resolver` holds ONE live Pyomo model and ONE persistent HiGHS object
 (``pyomo.contrib.solver.solvers.highs.Highs``). For each variant it
 
-1. validates the changed instance (:func:`planner.loading.validate_dict`);
+1. validates the changed instance (:func:`planner.instance.loading.validate_dict`);
 2. computes the variant's sets and parameter values with :func:`planner.model.model_data`: each
    model module's ``data`` step, plain Python, no Pyomo component built;
 3. compares a structural signature (:func:`signature`) with the live model's. If equal, it copies
@@ -12,7 +12,7 @@ A :class:`Resolver` holds ONE live Pyomo model and ONE persistent HiGHS object
    basis. If different, it builds the variant's model and hands it to the same HiGHS object
    (``rebuilt: true``, with the reason).
 
-What is structural is decided by :mod:`planner.structure` (the same rule decides which measures
+What is structural is decided by :mod:`planner.instance.structure` (the same rule decides which measures
 ``--choose-measures`` can choose).
 ``tests/test_batch.py`` checks persistent re-solves against fresh builds on random variants.
 """
@@ -26,20 +26,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
-from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.contrib.solver.solvers.highs import Highs
+from pyomo.core.expr.visitor import identify_mutable_parameters
 
-from .errors import InputError, SolveError
-from .batchfile import PACKAGE_PATH
-from .linearvalues import LinearExpressionValues
-from .loading import validate_dict
-from .measures import package_in_force
-from .model import build_model, model_data
-from .model.objective import STAGES
-from .overrides import apply_change
-from .solve import SolveInfo, _run, objective_scale, solve_model
-from .structure import signature, signature_difference
-from .timegrid import make_grid
+from planner.errors import InputError, SolveError
+from planner.instance.loading import validate_dict
+from planner.instance.measures import PACKAGE_PATH, package_in_force
+from planner.instance.overrides import apply_change
+from planner.instance.structure import signature, signature_difference
+from planner.instance.timegrid import make_grid
+from planner.model import build_model, model_data
+from planner.model.objective import STAGES
+from planner.solver.highs import SolveInfo, objective_scale, run_highs
+from planner.solver.linearvalues import LinearExpressionValues
+from planner.solver.solve import solve_model
+
 
 def _mutable_params(m):
     for p in m.component_objects(pyo.Param, descend_into=True):
@@ -232,7 +233,7 @@ class Resolver:
 
     def variant(self, changes: list[dict]) -> dict:
         """The base instance with ``changes`` (dicts: path, op, value, from_period, field); a
-        change of :data:`~planner.batchfile.PACKAGE_PATH` puts that package in force after the
+        change of :data:`~planner.instance.measures.PACKAGE_PATH` puts that package in force after the
         other changes (as ``planner solve --set ... --package``)."""
         raw = self.base_raw
         package = None
@@ -259,7 +260,7 @@ class Resolver:
         """Make ``m`` the live model; the next solve hands it to the HiGHS object (set_instance)."""
         if self.options.get("relax_integers"):
             relax_integers(m)
-        # The weighted objective times a power of two (numerics only, as planner.solve does per
+        # The weighted objective times a power of two (numerics only, as planner.solver.solve does per
         # call): fixed for the life of this model, its coefficients follow the parameters.
         self.scale = objective_scale(m.weighted_objective.expr)
         m.weighted_objective.deactivate()
@@ -367,11 +368,11 @@ class Resolver:
         return out
 
     def _solve_live(self, info: SolveInfo) -> None:
-        """Solve the live model with the worker's HiGHS object (``planner.solve._run``: its
+        """Solve the live model with the worker's HiGHS object (``planner.solver.highs.run_highs``: its
         objective is already scaled, see :meth:`_install`; a warm start that ends without a
         status is solved again from scratch there, counted in ``cold_restarts``)."""
         try:
-            _run(
+            run_highs(
                 self.opt,
                 self.model,
                 self.options.get("time_limit"),
@@ -400,7 +401,7 @@ class Resolver:
 
     def _frozen(self, m):
         """Named expressions as numbers for the extraction: from the column values through their
-        linear forms (:mod:`planner.linearvalues`, made once per model) when the solution was
+        linear forms (:mod:`planner.solver.linearvalues`, made once per model) when the solution was
         loaded by :meth:`_load_solution`; else evaluated by Pyomo."""
         if self.columns is None or m is not self.model:
             return frozen_expressions(m)
@@ -411,7 +412,7 @@ class Resolver:
     def _solve_fresh(self, d, mode: str, timings: dict) -> Outcome:
         """Build and solve from scratch (lexicographic mode, a cost polish, or ``persistent: false``).
 
-        The cost polish (``polish_seconds``, :func:`planner.solve.polish_cost`) adds a hold row and
+        The cost polish (``polish_seconds``, :func:`planner.solver.solve.polish_cost`) adds a hold row and
         swaps the objective; on the persistent model that would also swap the interface's
         objective helpers that parameter changes are pushed through, so a polished variant is
         built and solved as ``planner solve --polish-cost`` does (the polish's own seconds are
@@ -452,9 +453,9 @@ def plan_kpis(m, d, info, mode: str) -> tuple[dict, dict]:
     """``Plan.from_model(m, d, info, mode).kpis`` and its tables, without the marginal values
     (which re-solve the model as an LP in a new HiGHS object: for nl-2022 more than a whole
     persistent re-solve; no KPI uses them) and the quarterly plan."""
-    from .results import Plan
+    from planner.outputs.results import Plan
 
-    plan = Plan.from_model(m, d, info, mode, marginal=False, quarter=False)
+    plan = Plan.from_model(m, d, info, mode, quarter=False)
     return plan.kpis, plan.tables
 
 

@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 
-from .errors import InfeasibleError
-from .model import build_model
-from .model.common import COST_ROW_SCALE, COST_UNIT
+from planner.errors import InfeasibleError
+from planner.model import build_model
+from planner.model.common import COST_ROW_SCALE, COST_UNIT
 
 EUR_PER_BUDGET_ROW_UNIT = COST_UNIT / COST_ROW_SCALE
 """Budget rows are written in units of EUR 10,000 (model.common.COST_ROW_SCALE)."""
@@ -279,7 +279,8 @@ def diagnose(d, time_limit: float | None = None, prepare=None, with_iis: bool | 
     """
     from pyomo.contrib.solver.solvers.highs import Highs
 
-    from .solve import SolveInfo, _run, check_magnitudes
+    from planner.instance.magnitudes import check_magnitudes
+    from planner.solver.highs import SolveInfo, run_highs
 
     check_magnitudes(d)
     t0 = time.perf_counter()
@@ -289,7 +290,7 @@ def diagnose(d, time_limit: float | None = None, prepare=None, with_iis: bool | 
     slacks = elastic_model(m)
     info = SolveInfo()
     try:
-        _run(Highs(), m, time_limit, ELASTIC_MIP_GAP, info)
+        run_highs(Highs(), m, time_limit, ELASTIC_MIP_GAP, info)
     except InfeasibleError:
         status, shortfalls = "unexplained", []
     else:

@@ -2,7 +2,7 @@
 
 ``report.html`` is one self-contained page for a policy officer (inline CSS, the figures embedded
 as base64 PNG, no external links or scripts): what was run, the KPIs with units, the decisions
-for the first quarter, the figures (:mod:`planner.plots`), the consequences for the chain
+for the first quarter, the figures (:mod:`planner.outputs.plots`), the consequences for the chain
 partners and the assumptions of the instance (its description and every line of the instance
 file whose comment mentions an assumption).
 
@@ -20,7 +20,6 @@ import base64
 import datetime as dt
 import html
 import io
-import json
 import math
 import re
 import zipfile
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .kpitable import HEADLINE
+from planner.outputs.kpitable import HEADLINE
 
 REPORT_FILE = "report.html"
 WORKBOOK_FILE = "plan.xlsx"
@@ -421,7 +420,7 @@ def _assumption_section(plan) -> str:
 
 def _figures(plan) -> list[tuple[str, str, bytes]]:
     """(title, caption, PNG bytes) of the report's figures."""
-    from . import plots
+    from planner.outputs import plots
 
     t = plan.tables
     norm = plan.data.instance.reception.occupancy_norm if plan.data is not None else None
@@ -607,22 +606,3 @@ def write_reports(plan, folder) -> None:
     for name, content in report_files(plan).items():
         data = content.encode("utf-8") if isinstance(content, str) else content
         (folder / name).write_bytes(data)
-
-
-def read_tables(folder, names=None) -> dict[str, pd.DataFrame]:
-    """The tables of a run folder, read back from its CSVs (for plots of finished runs)."""
-    from .results import TABLE_FILES
-
-    folder = Path(folder)
-    out = {}
-    for name in names or TABLE_FILES:
-        path = folder / f"{name}.csv"
-        if path.exists() and path.stat().st_size > 1:
-            out[name] = pd.read_csv(path, dtype={"period": str, "region": str, "open_from": str, "open_until": str, "decided": str})
-        else:
-            out[name] = pd.DataFrame()
-    return out
-
-
-def read_kpis(folder) -> dict:
-    return json.loads((Path(folder) / "kpis.json").read_text(encoding="utf-8"))

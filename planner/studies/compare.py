@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError
-from .loading import load_raw
-from .measures import apply_package
+from planner.errors import InputError
+from planner.instance.loading import load_raw
+from planner.instance.measures import apply_package
 
 STATUS_QUO = "status-quo"
 
@@ -51,8 +51,8 @@ def comparison_table(kpis_by_run: dict[str, dict]) -> pd.DataFrame:
 
 def compare(instance_path, packages: list[str], out, status_quo: bool = True, solve_kwargs=None):
     """Solve every package (and the status quo); write runs, table, workbook; return (table, plans)."""
-    from .simulate import simulate
-    from .solve import solve
+    from planner.check.simulate import simulate
+    from planner.solver.solve import solve
 
     path = Path(instance_path)
     raw = load_raw(path)
@@ -79,7 +79,12 @@ def compare(instance_path, packages: list[str], out, status_quo: bool = True, so
 def write_plots(plans: dict, out: Path) -> list[Path]:
     """Overdue cases per month per package; occupancy against places with crisis shelter shaded;
     cost per component (by year, per package)."""
-    from .plots import cost_by_run, occupancy_by_run, overdue_by_run, png_bytes
+    from planner.outputs.plots import (
+        cost_by_run,
+        occupancy_by_run,
+        overdue_by_run,
+        png_bytes,
+    )
 
     runs = {name: plan.tables for name, plan in plans.items()}
     written = []

@@ -2,7 +2,7 @@
 
 The report tables read about 1,400 named expressions on nl-2022 (costs per component and period,
 occupancy, places open, linked permit holders ...); Pyomo evaluates each by walking its tree,
-about 25 ms per plan. A persistent re-solve (:mod:`planner.persistent`) keeps one model for many
+about 25 ms per plan. A persistent re-solve (:mod:`planner.solver.persistent`) keeps one model for many
 variants, so every expression is turned into its linear form once,
 
     e = c_e + sum_j a_ej x_j        (x: the LP's column values),

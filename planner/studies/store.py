@@ -2,7 +2,7 @@
 
 Tables:
 
-* ``meta(key, value)``: the batch's fingerprint (:func:`planner.batchfile.batch_key`), file, size;
+* ``meta(key, value)``: the batch's fingerprint (:func:`planner.studies.batchfile.batch_key`), file, size;
 * ``scenarios(id, name, origin, overrides, point)``: every variant of the batch, written once when
   the store is created (``overrides``: the changes as JSON; ``point``: the grid values or draws);
 * ``results``: one row per finished variant: ``id`` (primary key), ``name``, ``origin``,
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError
+from planner.errors import InputError
 
 TIMINGS = ("validate_s", "params_s", "build_s", "solve_s", "extract_s", "total_s")
 FIXED = (

@@ -20,7 +20,7 @@ import math
 
 import yaml
 
-from .errors import InputError
+from planner.errors import InputError
 
 OPS = ("set", "scale", "add")
 

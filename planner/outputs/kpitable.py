@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError
+from planner.errors import InputError
 
 # KPI, label with unit, scale (value / scale is shown)
 HEADLINE = [

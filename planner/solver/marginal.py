@@ -24,7 +24,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from .model.common import COST_UNIT, clean
+from planner.model.common import COST_UNIT, clean
 
 COLUMNS = ["resource", "item", "period", "value_objective", "value_eur", "unit", "basis"]
 

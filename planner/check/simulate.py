@@ -26,9 +26,9 @@ import time
 import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from .model import build_model
-from .solve import SolveInfo, _run
-from .model.objective import STAGES
+from planner.model import build_model
+from planner.model.objective import STAGES
+from planner.solver.highs import SolveInfo, run_highs
 
 TIGHT = 1e-4  # weight keeping the overdue bounds tight in every stage
 
@@ -75,7 +75,7 @@ def simulate_model(m, d) -> SolveInfo:
     for name, fix_after, expr in stages:
         obj = pyo.Objective(expr=expr + tight, sense=pyo.minimize)
         m.add_component(f"sim_objective_{name}", obj)
-        _run(opt, m, None, None, info)
+        run_highs(opt, m, None, None, info)
         obj.deactivate()
         for var in fix_after:
             for v in var.values():
@@ -87,8 +87,8 @@ def simulate_model(m, d) -> SolveInfo:
 
 
 def simulate(d, commit_periods: int | None = None):
-    """The status quo of instance ``d`` as a :class:`planner.results.Plan` (objective mode 'simulate')."""
-    from .results import Plan
+    """The status quo of instance ``d`` as a :class:`planner.outputs.results.Plan` (objective mode 'simulate')."""
+    from planner.outputs.results import Plan
 
     t0 = time.perf_counter()
     m = build_model(d)

@@ -1,10 +1,10 @@
 """``planner batch``: solve every variant of a batch file, in parallel, into a resumable store.
 
-Pipeline: read the batch file (:mod:`planner.batchfile`) -> expand it into variants -> open the
-store (:mod:`planner.store`; with ``resume`` only the variants without a result are solved) ->
+Pipeline: read the batch file (:mod:`planner.studies.batchfile`) -> expand it into variants -> open the
+store (:mod:`planner.studies.store`; with ``resume`` only the variants without a result are solved) ->
 solve on workers, each holding one live model and one persistent HiGHS object
-(:class:`planner.persistent.Resolver`) -> record each result in its own transaction (parent
-process only) -> export CSV / Parquet -> summary (:mod:`planner.batchsummary`).
+(:class:`planner.solver.persistent.Resolver`) -> record each result in its own transaction (parent
+process only) -> export CSV / Parquet -> summary (:mod:`planner.studies.batchsummary`).
 
 Workers:
 
@@ -33,11 +33,17 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from .batchfile import PACKAGE_PATH, batch_key, check_packages, dispatch_order, load_batch
-from .errors import InputError
-from .loading import InstanceData, load_raw, validate_dict
-from .persistent import Outcome, Resolver
-from .store import OK_STATUSES, BatchStore
+from planner.errors import InputError
+from planner.instance.loading import InstanceData, load_raw, validate_dict
+from planner.instance.measures import PACKAGE_PATH
+from planner.solver.persistent import Outcome, Resolver
+from planner.studies.batchfile import (
+    batch_key,
+    check_packages,
+    dispatch_order,
+    load_batch,
+)
+from planner.studies.store import OK_STATUSES, BatchStore
 
 
 class BatchError(Exception):
@@ -271,7 +277,7 @@ def run_batch(
                 if bar is not None:
                     bar.close()
                 executor.close(cancel=cancel)
-        from .batchsummary import write_summary
+        from planner.studies.batchsummary import write_summary
 
         results, series = store.results(), store.series()
         files = store.export(folder, results, series)

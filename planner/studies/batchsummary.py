@@ -17,8 +17,8 @@ colour, and, when every variant was solved under each package (``packages:``),
 first package, variant by variant (the same inflow draw or grid point): what a package changes
 under the same uncertainty, not the difference of two spreads.
 
-Only variants with a plan (:data:`planner.store.OK_STATUSES`) count. Figures are
-:class:`matplotlib.figure.Figure` objects rendered with :func:`planner.plots.png_bytes`
+Only variants with a plan (:data:`planner.studies.store.OK_STATUSES`) count. Figures are
+:class:`matplotlib.figure.Figure` objects rendered with :func:`planner.outputs.plots.png_bytes`
 (Agg, no pyplot state).
 """
 
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .store import FIXED_NAMES, OK_STATUSES
+from planner.studies.store import FIXED_NAMES, OK_STATUSES
 
 PERCENTILES = (5, 25, 50, 75, 95)
 MAIN_KPIS = (
@@ -174,7 +174,7 @@ def kpi_histograms(results: pd.DataFrame) -> Figure | None:
     """Histograms of the main KPIs (one colour per package, on shared bins)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    from .plots import PALETTE, SIZE
+    from planner.outputs.plots import PALETTE, SIZE
 
     ok = ok_rows(results)
     kpis = [k for k in MAIN_KPIS if k in ok.columns and pd.to_numeric(ok[k], errors="coerce").notna().any()]
@@ -214,7 +214,7 @@ def kpi_histograms(results: pd.DataFrame) -> Figure | None:
 
 def _fan(ax, matrix: np.ndarray, labels, colour: str = "#1f77b4", label: str | None = None, outer: bool = True) -> None:
     """Median line and the 25-75 % band (and the 5-95 % band if ``outer``) across the rows."""
-    from .plots import _period_axis, _thousands
+    from planner.outputs.plots import _period_axis, _thousands
 
     x = np.arange(matrix.shape[1])
     q = {p: np.percentile(matrix, p, axis=0) for p in PERCENTILES}
@@ -242,7 +242,7 @@ def _series_groups(series: pd.DataFrame, groups) -> list[tuple]:
 
 def _fans(ax, parts, name: str, key: str = "", colour: str = "#1f77b4") -> int:
     """One fan per package on ``ax``; returns the number of variants drawn."""
-    from .plots import PALETTE
+    from planner.outputs.plots import PALETTE
 
     n = 0
     single = len(parts) == 1
@@ -257,7 +257,7 @@ def _fans(ax, parts, name: str, key: str = "", colour: str = "#1f77b4") -> int:
 
 
 def fan_occupancy(series: pd.DataFrame, groups=None) -> Figure | None:
-    from .plots import SIZE
+    from planner.outputs.plots import SIZE
 
     if not ((series.series == "occupancy") & (series.key == "")).any():
         return None
@@ -273,7 +273,7 @@ def fan_occupancy(series: pd.DataFrame, groups=None) -> Figure | None:
 
 
 def fan_stock(series: pd.DataFrame, groups=None) -> Figure | None:
-    from .plots import PALETTE, SIZE
+    from planner.outputs.plots import PALETTE, SIZE
 
     keys = list(dict.fromkeys(series[series.series == "stock"].key))
     if not keys:
@@ -299,7 +299,7 @@ def workbook(table: pd.DataFrame, differences: pd.DataFrame | None, results: pd.
     (one row per variant, as results.csv), for a spreadsheet."""
     import io
 
-    from .report import _format_sheet
+    from planner.outputs.report import _format_sheet
 
     buf = io.BytesIO()
     sheets = [("percentiles", table), ("package_differences", differences), ("results", results)]
@@ -330,7 +330,7 @@ def terminal_summary(table: pd.DataFrame, differences: pd.DataFrame | None) -> s
 def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None, list[Path]]:
     """Write ``summary/`` (percentiles.csv, package_differences.csv with packages, the figures);
     returns the percentiles, the package differences (None without) and the files."""
-    from .plots import png_bytes
+    from planner.outputs.plots import png_bytes
 
     out = Path(folder) / "summary"
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """The batch file: a base instance and the variants to solve (explicit scenarios, a grid, samples).
 
-A batch file is YAML (``yaml.safe_load`` semantics via :mod:`planner.yamlio`) validated by the
+A batch file is YAML (``yaml.safe_load`` semantics via :mod:`planner.instance.yamlio`) validated by the
 pydantic models below (``extra="forbid"``: a typo is an error)::
 
     base: nl-2022.yaml                  # the instance, relative to this file
@@ -22,10 +22,10 @@ pydantic models below (``extra="forbid"``: a typo is an error)::
         apply: ["case_types.spoor4.inflow*"]
     packages: [none, letter]            # every variant above once per package (a product)
 
-Every change goes through :func:`planner.overrides.apply_change`, so a batch can change exactly
+Every change goes through :func:`planner.instance.overrides.apply_change`, so a batch can change exactly
 what ``planner solve --set`` can; a package (or a single measure) is put in force after the
 changes, as ``planner solve --set ... --package P`` does. It travels with the variant as a change
-of the pseudo-path :data:`PACKAGE_PATH` (``planner.persistent.Resolver.variant`` applies it).
+of the pseudo-path :data:`PACKAGE_PATH` (``planner.solver.persistent.Resolver.variant`` applies it).
 :func:`expand` turns the file into a list of :class:`ScenarioSpec` (one per variant, in a fixed
 order with fixed ids).
 """
@@ -42,11 +42,12 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from .errors import InputError
-from .loading import validate_mapping
-from .overrides import parse_assignment
-from .schema import Strict
-from .yamlio import load_yaml
+from planner.errors import InputError
+from planner.instance.loading import validate_mapping
+from planner.instance.measures import PACKAGE_PATH, package_measures
+from planner.instance.overrides import parse_assignment
+from planner.instance.schema import Strict
+from planner.instance.yamlio import load_yaml
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$"
 
@@ -222,11 +223,6 @@ class Batch(Strict):
             if any(sc.package is not None for sc in self.scenarios):
                 raise ValueError("give the scenarios' own package or the batch's packages, not both")
         return self
-
-
-PACKAGE_PATH = "package"
-"""The pseudo-path of a package change (``{"path": "package", "value": NAME}``): not a field of the
-instance (a top-level ``package`` field does not exist, so no real change can collide with it)."""
 
 
 @dataclass
@@ -466,7 +462,6 @@ def load_batch(path) -> tuple[Batch, Path, list[ScenarioSpec]]:
 def check_packages(specs: list[ScenarioSpec], base) -> None:
     """Every package a variant puts in force exists in the base instance (``base``: its
     InstanceData); else the one-line error names the batch field that asks for it."""
-    from .measures import package_measures
 
     seen = set()
     for s in specs:

@@ -10,11 +10,15 @@ A package is a named list of measures; ``none`` (no measure) always exists.
 
 from __future__ import annotations
 
-from .errors import InputError
-from .loading import InstanceData, validate_dict
-from .overrides import apply_change
+from planner.errors import InputError
+from planner.instance.loading import InstanceData, validate_dict
+from planner.instance.overrides import apply_change
 
 NO_PACKAGE = "none"
+
+PACKAGE_PATH = "package"
+"""The pseudo-path of a package change (``{"path": "package", "value": NAME}``): not a field of the
+instance (a top-level ``package`` field does not exist, so no real change can collide with it)."""
 
 
 def package_measures(d: InstanceData, package: str) -> list[str]:

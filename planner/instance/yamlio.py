@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import InputError
+from planner.errors import InputError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_EXPANDED_NODES = 2_000_000

@@ -20,7 +20,7 @@ Everything else is recounted (t = 0 .. T-1 periods, y the year fraction and mu t
 period, n_t the calendar nights of period t):
 
 Cases, per type k, as FIFO cohorts by arrival period tau (the start stock is
-:meth:`~planner.loading.InstanceData.case_start_cohorts`: the cohort of age a arrived in period
+:meth:`~planner.instance.loading.InstanceData.case_start_cohorts`: the cohort of age a arrived in period
 ``-1 - a``). Each period the new cohort arrives, then the decisions take the oldest cases first::
 
     inflow[k,t] = inflow series + share_k * sum_{s in sources_k} grant_s * decided[s, t - lag_k]
@@ -45,7 +45,7 @@ Staff, per pool p (training L periods, per-period attrition a, coaching c, hours
     hours[t]      = y (h productive - c trainees + h_ext external)
 
 Placement, per region r with quota share s_r, FIFO cohorts of linked permit holders (start:
-``s_r x`` :meth:`~planner.loading.InstanceData.placement_start_cohorts`), housed and accelerated
+``s_r x`` :meth:`~planner.instance.loading.InstanceData.placement_start_cohorts`), housed and accelerated
 taken oldest first, overdue past the norm N periods by the same cohort rule as cases::
 
     linked[r,t] = s_r * sum_{k: grants need housing} persons_k * grant_k * decided[k,t]
@@ -97,9 +97,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .loading import InstanceData, validate_dict
-from .yamlio import load_yaml, read_text
+from planner.errors import InputError
+from planner.instance.loading import InstanceData, validate_dict
+from planner.instance.yamlio import load_yaml, read_text
 
 REL_TOL = 0.005
 """KPIs (and table rows) agree within 0.5 % relative."""

@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
-from .errors import InputError
-from .schema import Instance
-from .timegrid import TimeGrid, make_grid, valid_label
-from .yamlio import read_text
+from planner.errors import InputError
+from planner.instance.schema import Instance
+from planner.instance.timegrid import TimeGrid, make_grid, valid_label
+from planner.instance.yamlio import load_yaml, read_text
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
 
@@ -354,26 +354,4 @@ def validate_dict(raw, source: Path | None = None) -> InstanceData:
 
 def load_raw(path) -> dict:
     """The instance file as plain data (safe YAML), not yet validated."""
-    from .yamlio import load_yaml
-
     return load_yaml(Path(path), "instance")
-
-
-def load_instance(path, overrides: list[str] | None = None, package: str | None = None) -> InstanceData:
-    """Read, validate and resolve an instance file (YAML).
-
-    ``overrides``: ``--set`` changes (applied first); ``package``: a package of measures (or one
-    measure) to put in force (see :mod:`planner.measures`).
-    """
-    from .measures import apply_package
-    from .overrides import apply_assignments
-
-    path = Path(path)
-    raw = load_raw(path)
-    if (overrides or package) and not isinstance(raw, dict):
-        raise InputError("", "expected a YAML mapping at the top level", file=str(path))
-    if overrides:
-        raw = apply_assignments(validate_dict(raw, path).instance.model_dump(), overrides)
-    if package:
-        return apply_package(raw, package, path)
-    return validate_dict(raw, path)

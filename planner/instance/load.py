@@ -1,0 +1,31 @@
+"""The instance a command works on: the file, then its ``--set`` changes, then a package.
+
+This is the stage's entry point (``planner.load_instance``); it sits above :mod:`loading`
+(validation and series), :mod:`overrides` (dotted-path changes) and :mod:`measures`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from planner.errors import InputError
+from planner.instance.loading import InstanceData, load_raw, validate_dict
+from planner.instance.measures import apply_package
+from planner.instance.overrides import apply_assignments
+
+
+def load_instance(path, overrides: list[str] | None = None, package: str | None = None) -> InstanceData:
+    """Read, validate and resolve an instance file (YAML).
+
+    ``overrides``: ``--set`` changes (applied first); ``package``: a package of measures (or one
+    measure) to put in force (see :mod:`planner.instance.measures`).
+    """
+    path = Path(path)
+    raw = load_raw(path)
+    if (overrides or package) and not isinstance(raw, dict):
+        raise InputError("", "expected a YAML mapping at the top level", file=str(path))
+    if overrides:
+        raw = apply_assignments(validate_dict(raw, path).instance.model_dump(), overrides)
+    if package:
+        return apply_package(raw, package, path)
+    return validate_dict(raw, path)
