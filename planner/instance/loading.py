@@ -68,6 +68,21 @@ class InstanceData:
         return self.series[path]
 
     @property
+    def horizon_T(self) -> int:
+        """Periods reported (the horizon); ``grid.T`` adds the look-ahead tail that is solved too."""
+        return self.instance.horizon.periods
+
+    @property
+    def horizon_labels(self) -> list[str]:
+        return list(self.grid.labels[: self.horizon_T])
+
+    def waiting_weight(self, k: str) -> float:
+        """Objective weight of a person-month waiting for a first decision of case type ``k``."""
+        ct = self.instance.case_types[k]
+        where = ct.waits_where or ("coa" if ct.waits_in_coa else "abroad")
+        return self.instance.objective.waiting_person_month.get(where, 0.0)
+
+    @property
     def name(self) -> str:
         return self.instance.name
 
@@ -177,19 +192,44 @@ def fifo_cohorts(stock: float, pre_inflow: list[float]) -> list[float]:
 # --- series --------------------------------------------------------------------------------
 
 
-def resolve_series(value, path: str, grid: TimeGrid, base: Path | None) -> list[float]:
-    """A series as one float per period."""
+def resolve_series(value, path: str, grid: TimeGrid, base: Path | None, horizon: int | None = None, extend: str = "none") -> list[float]:
+    """A series as one float per period of the grid (the horizon and its look-ahead tail).
+
+    A list (or a CSV column) gives the horizon's ``horizon`` periods at least; the periods after
+    it come from the list if it gives them, else from the ``extend`` rule (:func:`extend_values`).
+    """
     T = grid.T
+    horizon = T if horizon is None else horizon
     if isinstance(value, str):
-        return _csv_series(value, path, grid, base)
+        return extend_values(_csv_series(value, path, grid, base, horizon), path, grid, horizon, extend)
     if isinstance(value, list):
-        if len(value) != T:
-            raise InputError(path, f"expected {T} values (one per period), got {len(value)}")
-        return [float(v) for v in value]
+        return extend_values([float(v) for v in value], path, grid, horizon, extend)
     return [float(value)] * T
 
 
-def _csv_series(ref: str, path: str, grid: TimeGrid, base: Path | None) -> list[float]:
+def extend_values(values: list[float], path: str, grid: TimeGrid, horizon: int, extend: str) -> list[float]:
+    """``values`` (``horizon`` to ``grid.T`` of them) continued to ``grid.T`` periods by ``extend``.
+
+    ``repeat_last_year``: ``x[t] = x[t - P]`` with P the periods of a year (12 months, 52 weeks),
+    or of the whole list if it is shorter; ``hold_last``: ``x[t] = x[t - 1]``.
+    """
+    T, n = grid.T, len(values)
+    if n == T:
+        return values
+    if n < horizon or n > T:
+        want = f"{T}" if horizon == T else f"{horizon} to {T}"
+        raise InputError(path, f"expected {want} values (one per period), got {n}")
+    if extend == "none":
+        raise InputError(path, f"expected {T} values (one per period of the horizon and its tail), got {n}; or set horizon.extend")
+    year = 12 if grid.grain == "month" else 52
+    lag = min(year, n) if extend == "repeat_last_year" else 1
+    out = list(values)
+    while len(out) < T:
+        out.append(out[-lag])
+    return out
+
+
+def _csv_series(ref: str, path: str, grid: TimeGrid, base: Path | None, horizon: int | None = None) -> list[float]:
     name, _, column = ref.partition(":")
     if base is None:
         raise InputError(path, f"a CSV series ('{ref}') needs an instance file to be relative to")
@@ -217,8 +257,9 @@ def _csv_series(ref: str, path: str, grid: TimeGrid, base: Path | None) -> list[
     if column not in frame.columns:
         raise InputError(path, f"CSV '{name}' has no column '{column}'")
     periods = [str(p).strip() for p in frame["period"]]
-    if periods != list(grid.labels):
-        raise InputError(path, f"CSV '{name}' must list the horizon's periods {grid.labels[0]}..{grid.labels[-1]} in order, one per row")
+    horizon = grid.T if horizon is None else horizon
+    if not horizon <= len(periods) <= grid.T or periods != list(grid.labels[: len(periods)]):
+        raise InputError(path, f"CSV '{name}' must list the horizon's periods {grid.labels[0]}..{grid.labels[horizon - 1]} in order, one per row")
     out = pd.to_numeric(frame[column], errors="coerce").astype(float).tolist()
     for label, v in zip(periods, out):
         if not math.isfinite(v) or v < 0:
@@ -244,6 +285,8 @@ def _series_fields(inst: Instance):
         yield f"staff_pools.{p}.external_fte_max", pool.external_fte_max
         if pool.planned_hires is not None:
             yield f"staff_pools.{p}.planned_hires", pool.planned_hires
+        for q, rt in pool.retrain_to.items():
+            yield f"staff_pools.{p}.retrain_to.{q}.max_fte", rt.max_fte
     for g, s in inst.reception.other_groups.items():
         yield f"reception.other_groups.{g}", s
     yield "placement.housing_supply", inst.placement.housing_supply
@@ -254,6 +297,10 @@ def _series_fields(inst: Instance):
 
 def check_references(inst: Instance, grid: TimeGrid) -> None:
     """Checks that need more than one field: references, periods, mutually exclusive fields."""
+    for p, pool in inst.staff_pools.items():
+        for q in pool.retrain_to:
+            if q not in inst.staff_pools or q == p:
+                raise InputError(f"staff_pools.{p}.retrain_to.{q}", f"expected another staff pool, one of {sorted(set(inst.staff_pools) - {p})}")
     for k, ct in inst.case_types.items():
         if ct.pool not in inst.staff_pools:
             raise InputError(f"case_types.{k}.pool", f"unknown staff pool '{ct.pool}'; expected one of {sorted(inst.staff_pools)}")
@@ -340,10 +387,10 @@ def validate_dict(raw, source: Path | None = None) -> InstanceData:
         if not valid_label(h.grain, h.start):
             example = "2022-01" if h.grain == "month" else "2022-W01"
             raise InputError("horizon.start", f"expected a {h.grain} label like {example}, got '{h.start}'")
-        grid = make_grid(h.grain, h.start, h.periods)
+        grid = make_grid(h.grain, h.start, h.periods + h.tail_periods)
         check_references(inst, grid)
         base = source.parent if source else None
-        series = {path: resolve_series(v, path, grid, base) for path, v in _series_fields(inst)}
+        series = {path: resolve_series(v, path, grid, base, h.periods, h.extend) for path, v in _series_fields(inst)}
         for k in inst.case_types:
             if min(series[f"case_types.{k}.hours_per_case"]) <= 0:
                 raise InputError(f"case_types.{k}.hours_per_case", "expected hours > 0 in every period")

@@ -91,7 +91,8 @@ def apply_change(raw: dict, path: str, op: str, value, from_index: int | None = 
     if from_index is None:
         node[leaf] = _combine(node.get(leaf), op, value, field)
         return out
-    periods = out.get("horizon", {}).get("periods", 0)
+    horizon = out.get("horizon", {})
+    periods = horizon.get("periods", 0) + horizon.get("tail_periods", 0)
     series = _series_as_list(node.get(leaf, 0), periods, field)
     for t in range(from_index, len(series)):
         series[t] = _combine(series[t], op, value, field)

@@ -52,6 +52,18 @@ class Horizon(Strict):
     start: str = Field(description="First period: YYYY-MM on a month grid, YYYY-Www on a week grid.")
     periods: int = Field(ge=1, le=1000, description="Number of periods in the horizon.")
     grain: Literal["month", "week"] = "month"
+    tail_periods: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description="Look-ahead: periods solved after the horizon and not reported, so the plan's last months are not "
+        "planned as if the chain ended with them (hires that pay off later, stocks left behind, sites' minimum terms).",
+    )
+    extend: Literal["none", "repeat_last_year", "hold_last"] = Field(
+        "none",
+        description="How a series list shorter than horizon + tail continues: 'repeat_last_year' repeats its last 12 months "
+        "(52 weeks), 'hold_last' repeats its last value; 'none': a list must give every period.",
+    )
 
 
 class Region(Strict):
@@ -118,15 +130,31 @@ class CaseType(Strict):
     follow_on: FollowOn | None = None
     penalties: Penalties = Field(default_factory=Penalties)
     overdue_weight: NonNeg = Field(1.0, description="Objective weight of one overdue case-month of this type, relative to objective.overdue_case_month.")
+    waits_where: str | None = Field(
+        None,
+        description="Where applicants wait for the first decision, a key of objective.waiting_person_month (e.g. coa, abroad); "
+        "default 'coa' if waits_in_coa else 'abroad'.",
+    )
     max_decision_increase: NonNeg | None = Field(
         None,
         description="Production ramp: the internal decisions of this type per month rise by at most this many from one month to the next "
         "(staff move to a case type gradually). None: no limit (staff hours move freely between case types).",
     )
+    max_decision_decrease: NonNeg | None = Field(
+        None,
+        description="Production ramp down: the internal decisions of this type per month fall by at most this many from one month to the "
+        "next (a team is not emptied overnight). None: no limit.",
+    )
     decisions_before: NonNeg | None = Field(
         None, description="Internal decisions per month just before the horizon: the first period's ramp starts from it (None: the first period is free)."
     )
 
+
+
+class Retraining(Strict):
+    months: NonNeg = Field(description="From leaving this pool's production until productive in the other pool (in periods, rounded up).")
+    max_fte: Series = Field(description="FTE that can start retraining per period.")
+    eur_per_fte: NonNeg = Field(0.0, description="One-off cost per FTE retrained (courses, coaching); salaries run on as staff cost.")
 
 
 class StaffPool(Strict):
@@ -147,7 +175,10 @@ class StaffPool(Strict):
     external_fte_max: Series = Field(0.0, description="External (hired-in) FTE available per period.")
     external_hours_per_fte_year: Positive | None = Field(None, description="Default: hours_per_fte_year.")
     external_eur_per_fte_year: NonNeg = 0.0
-
+    retrain_to: dict[str, Retraining] = Field(
+        default_factory=dict,
+        description="Productive FTE of this pool that may be retrained for another pool (key: that pool): a decision with a delay, a cap and a cost.",
+    )
 
 
 class LocationType(Strict):
@@ -224,6 +255,11 @@ class Objective(Strict):
     crisis_person_night: NonNeg = 10.0
     overdue_case_month: NonNeg = 1.0
     permit_holder_month_over_norm: NonNeg = 1.0
+    waiting_person_month: dict[str, NonNeg] = Field(
+        default_factory=dict,
+        description="Weight of one person-month waiting for a first IND decision, by where the person waits (a case type's waits_where); "
+        "a place not listed weighs 0. Counts every month of waiting, not only those past the deadline, so deciding at the deadline is not free.",
+    )
     cost_per_million_eur: NonNeg = Field(0.001, description="Tiny weight on cost, so the cheapest of equal plans wins.")
 
 

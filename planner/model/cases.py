@@ -10,11 +10,13 @@ outsourced decisions, ``stock`` (end of period), ``overdue`` (cases past the dea
     overdue[k,t]     >= stock[k,t] - sum_{(tau,w) in window(t, D_k)} w * arrivals[k,tau]
     notices[k,t]      = notice_share_k * overdue[k,t]           (cost and IND hours if penalties apply)
     dec_int[k,t] - dec_int[k,t-1] <= R_k * mu^2                (optional production ramp, k in K_ramp)
+    dec_int[k,t-1] - dec_int[k,t] <= S_k * mu^2                (optional ramp down, k in K_ramp_down)
 
 The ramp ``R_k`` (``max_decision_increase``) is in decisions per month per month; a period of
 ``mu`` months raises the monthly rate by at most ``R_k * mu``, i.e. the period's decisions by
 ``R_k * mu^2``. Period 0 is limited against ``decisions_before * mu`` when the instance gives it.
-Only increases are limited: a stock that runs out must be able to stop production.
+The ramp down ``S_k`` (``max_decision_decrease``) holds for ``t > 0`` only, so zero production
+is always feasible: a plan that lets a type's stock run dry must have slowed it down in time.
 
 ``arrivals[k,tau]`` is ``inflow_total`` inside the horizon and, before it, what arrived in the
 period of age ``-1 - tau`` (the pre-horizon inflow; the stock holds the newest arrivals, FIFO). The overdue variable carries a positive objective weight, so at the optimum
@@ -69,6 +71,8 @@ def data(d, md) -> None:
     md.param("case_ramp", ("K_ramp",), {k: cts[k].max_decision_increase for k in ramped})
     anchored = md.set("K_ramp_anchored", [k for k in ramped if cts[k].decisions_before is not None])
     md.param("case_decisions_before", ("K_ramp_anchored",), {k: cts[k].decisions_before for k in anchored})
+    down = md.set("K_ramp_down", [k for k in K if cts[k].max_decision_decrease is not None])
+    md.param("case_ramp_down", ("K_ramp_down",), {k: cts[k].max_decision_decrease for k in down})
 
     follow = md.set("K_follow", [k for k in K if cts[k].follow_on is not None])
     md.param("case_follow_share", ("K_follow",), {k: cts[k].follow_on.share_of_grants for k in follow})
@@ -134,6 +138,11 @@ def define(m, d, md) -> None:
         return pyo.Constraint.Skip
 
     m.case_ramp_limit = pyo.Constraint(m.K_ramp, m.T, rule=ramp_rule)
+    m.case_ramp_down_limit = pyo.Constraint(
+        m.K_ramp_down,
+        [t for t in T if t > 0],
+        rule=lambda m, k, t: m.dec_int[k, t - 1] - m.dec_int[k, t] <= m.case_ramp_down[k] * mu * mu,
+    )
 
     m.case_outsourcing_limit = pyo.Constraint(
         m.K, m.T, rule=lambda m, k, t: m.dec_out[k, t] <= m.case_outsourcing_capacity[k, t]

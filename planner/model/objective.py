@@ -3,8 +3,8 @@
 Each subsystem registers its cost components in ``m.cost_parts[component][t]`` (million EUR);
 the measures in force add their one-off and per-period costs as the component ``measures``.
 
-    total_cost             = sum_{c,t} cost[c,t]
-    total_cost            <= budget_total                    (if the instance sets one)
+    total_cost             = sum_{c,t} cost[c,t]             (horizon and look-ahead tail)
+    sum_{c, t < H} cost    <= budget_total                    (the horizon's H periods, if the instance sets one)
     sum_{t in year} cost   <= budget_year                     (per calendar year it names)
 
 Outcome measures (the KPIs the objective trades off), with ``n_t`` nights and ``mu`` months per
@@ -14,10 +14,19 @@ period:
     crisis_person_nights      = sum_{r,t} n_t * crisis[r,t]
     overdue_case_months       = sum_{k,t} w_k * mu * overdue[k,t]       (w_k: per-type weight)
     ph_months_over_norm       = sum_{r,t} mu * ph_overdue[r,t]
+    waiting_person_months     = sum_{k,t} v_k * mu * persons_k * stock[k,t]
+                                (v_k: objective.waiting_person_month of where type k waits)
 
-Weighted: minimise  W_u U + W_c C + W_o O + W_p P + W_cost * cost.
-Lexicographic (solve stage): U, then C, then W_o O + W_p P, then cost, each stage holding the
+Weighted: minimise  W_u U + W_c C + W_o O + W_p P + V + W_cost * cost.
+Lexicographic (solve stage): U, then C, then W_o O + W_p P + V, then cost, each stage holding the
 previous optimum.
+
+The sums run over the horizon and its look-ahead tail (``horizon.tail_periods``): what the plan
+does in its last months is then weighed against the months after them. KPIs count the horizon.
+
+Why waiting and not only overruns: with only months past the deadline in the objective, waiting
+up to the deadline is free, so a plan decides every case just at its deadline; the waiting term
+makes every month count, weighted by where people wait (a bed in COA, or abroad).
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ def data(d, md) -> None:
     md.param("w_crisis", (), obj.crisis_person_night)
     md.param("w_overdue", (), obj.overdue_case_month)
     md.param("w_permit_holder", (), obj.permit_holder_month_over_norm)
+    md.param("w_waiting", ("K",), {k: d.waiting_weight(k) for k in inst.case_types})
     md.param("w_cost", (), obj.cost_per_million_eur)
 
 
@@ -60,8 +70,10 @@ def define(m, d, md) -> None:
     m.total_cost = pyo.Expression(expr=sum(m.cost[c, t] for c in components for t in T))
 
     # budget rows are written in units of EUR 10,000 (COST_ROW_SCALE; numerics only)
+    H = d.horizon_T
     if inst.budget.total_eur is not None:
-        m.budget_total_limit = pyo.Constraint(expr=COST_ROW_SCALE * m.total_cost <= COST_ROW_SCALE * m.budget_total)
+        horizon_cost = sum(m.cost[c, t] for c in components for t in T if t < H)
+        m.budget_total_limit = pyo.Constraint(expr=COST_ROW_SCALE * horizon_cost <= COST_ROW_SCALE * m.budget_total)
     m.budget_year_limit = pyo.Constraint(
         m.Y,
         rule=lambda m, yr: COST_ROW_SCALE * sum(m.cost[c, t] for c in components for t in T if d.grid.years[t] == yr)
@@ -74,11 +86,16 @@ def define(m, d, md) -> None:
         expr=sum(m.case_overdue_weight[k] * mu * m.overdue[k, t] for k in m.K for t in T)
     )
     m.ph_months_over_norm = pyo.Expression(expr=sum(mu * m.ph_overdue[r, t] for r in m.R for t in T))
+    m.weighted_waiting_person_months = pyo.Expression(
+        expr=sum(m.w_waiting[k] * mu * m.case_persons[k] * m.stock[k, t] for k in m.K for t in T)
+    )
 
     m.stage_expr = {
         "unsheltered": m.unsheltered_person_nights,
         "crisis": m.crisis_person_nights,
-        "overruns": m.w_overdue * m.weighted_overdue_case_months + m.w_permit_holder * m.ph_months_over_norm,
+        "overruns": m.w_overdue * m.weighted_overdue_case_months
+        + m.w_permit_holder * m.ph_months_over_norm
+        + m.weighted_waiting_person_months,
         "cost": m.total_cost,
     }
     # the weighted objective without its cost term (the outcomes; planner.solver.solve.polish_cost holds it)

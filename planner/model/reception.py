@@ -17,6 +17,11 @@ a unit choice for the solver's numerics). With ``m_l`` the minimum open duration
     occupancy[t] <= norm * places[t] + sum_r crisis[r,t] + unsheltered[t]
     crisis[r,t]  <= crisis_capacity[r,t]
 
+A new location's minimum term is a commitment: the part of it that runs past the model's last
+period (horizon and tail) is charged in that last period, ``locations_commitment``:
+
+    commitment = sum_{l, t} running_l * max(0, t + m_l - T) * start[l,t]
+
 A candidate decided in period ``t - lead`` serves from ``t``: ``start[l,t]`` is the first period of
 use, so its decision period is ``t - lead`` (reported as ``decided``).
 """
@@ -147,6 +152,16 @@ def define(m, d, md) -> None:
     )
     m.rec_crisis_limit = pyo.Constraint(m.R, m.T, rule=lambda m, r, t: m.crisis[r, t] <= m.rec_crisis_capacity[r, t])
 
+    _costs(m, d, existing_open, candidates, first, min_open)
+
+
+def _costs(m, d, existing_open, candidates, first, min_open) -> None:
+    """Cost components: running, opening, keeping open, the minimum terms committed past the
+    model's end, crisis shelter (million EUR per period)."""
+    T = range(d.grid.T)
+    existing = [l for l, loc in d.instance.locations.items() if loc.status == "existing"]
+    keepable = list(m.L_old)
+
     def running(t):
         fixed = sum(m.loc_eur_per_place[l] * m.loc_places[l] for l in existing if existing_open(l, t))
         kept = sum(m.loc_eur_per_place[l] * m.loc_places[l] * m.keep[l] for l in keepable if not existing_open(l, t))
@@ -164,6 +179,14 @@ def define(m, d, md) -> None:
         / COST_UNIT
         for t in T
     }
+    last = d.grid.T - 1
+    committed = sum(
+        m.loc_eur_per_place[l] * m.loc_places[l] * (t + min_open[l] - d.grid.T) * m.start[l, t]
+        for l in candidates
+        for t in T
+        if t >= first[l] and t + min_open[l] > d.grid.T
+    )
+    m.cost_parts["locations_commitment"] = {t: (committed / COST_UNIT if t == last else 0.0) for t in T}
     m.cost_parts["crisis_shelter"] = {
         t: sum(m.rec_crisis_eur[r] * m.rec_nights[t] * m.crisis[r, t] for r in m.R) / COST_UNIT for t in T
     }
@@ -193,15 +216,17 @@ def table(m, d) -> pd.DataFrame:
 
 def locations_table(m, d) -> pd.DataFrame:
     """locations: location, region, type, places, existing, opened, open_from, open_until, decided,
-    kept_open (an existing location kept past its planned close), planned_close."""
+    kept_open (an existing location kept past its planned close), planned_close; in the horizon
+    (a site first used in the look-ahead tail is not opened by this plan)."""
     labels = d.grid.labels
+    H = d.horizon_T  # the table reports the horizon: use in the look-ahead tail is not shown
     rows = []
     for l, loc in d.instance.locations.items():
         row = {"location": l, "region": loc.region, "type": loc.type, "places": loc.places, "existing": loc.status == "existing"}
         if loc.status == "existing":
             planned = d.existing_last_period(l)
-            kept = l in m.L_old and val(m.keep[l]) > 0.5
-            last = d.grid.T - 1 if kept else planned
+            kept = l in m.L_old and val(m.keep[l]) > 0.5 and planned < H - 1
+            last = H - 1 if kept else min(planned, H - 1)
             row.update(
                 opened=False,
                 open_from=labels[0] if last >= 0 else "",
@@ -211,7 +236,7 @@ def locations_table(m, d) -> pd.DataFrame:
                 planned_close=loc.open_until or "",
             )
         else:
-            periods = range(d.location_first_period(l), d.grid.T)  # those of L_new_T (empty if none)
+            periods = range(d.location_first_period(l), H)  # those of L_new_T in the horizon (empty if none)
             used = [t for t in periods if val(m.serve[l, t]) > 0.5]
             starts = [t for t in periods if val(m.start[l, t]) > 0.5]
             opened = bool(used)

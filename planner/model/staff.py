@@ -12,6 +12,14 @@ period, ``start_tr[p,i]`` the start trainees that become productive in period ``
     trainees[p,t]    = sum_{tau = t-L_p+1 .. t} hires[p,tau] + sum_{i > t} start_tr[p,i]
     external[p,t]   <= external_max[p,t]
     hours[p,t]       = y * (h_p * productive - c_p * trainees + h_ext_p * external)
+
+Retraining (pairs ``(p, q)`` of ``retrain_to``, delay ``D_pq`` periods): ``retrain[p,q,t]``
+productive FTE of pool p start retraining in t and are productive in q from ``t + D_pq``; in
+between they produce nothing and are paid as q's staff (``retraining[q,t]``, no coaching):
+
+    productive[p,t] = ... - sum_q retrain[p,q,t] + sum_o retrain[o,p,t-D_op]
+    retraining[q,t] = sum_o sum_{tau = t-D_oq+1 .. t} retrain[o,q,tau]
+    retrain[p,q,t] <= retrain_max[p,q,t];  cost: eur_per_fte_pq * retrain (one-off) + salaries
     sum_{k of pool p} (hours[k,t] * dec_int[k,t] + out_hours_k * dec_out[k,t]) + notice hours[p,t] <= hours[p,t]
                        (an outsourced case still takes out_hours_k IND hours: the final decision)
 """
@@ -52,6 +60,13 @@ def data(d, md) -> None:
     md.set("staff_start_trainee_index", start_tr, dimen=2)
     md.param("staff_start_trainees", ("staff_start_trainee_index",), start_tr)
 
+    pairs = md.set("PQ", [(p, q) for p in P for q in pools[p].retrain_to], dimen=2)
+    retrain_max = {}
+    for p, q in pairs:
+        retrain_max.update(series_values(d, f"staff_pools.{p}.retrain_to.{q}.max_fte", (p, q)))
+    md.param("staff_retrain_max", ("PQ", "T"), retrain_max)
+    md.param("staff_retrain_eur", ("PQ",), {(p, q): pools[p].retrain_to[q].eur_per_fte for p, q in pairs})
+
 
 def define(m, d, md) -> None:
     """Variables, constraints and expressions (the sets and parameters of :func:`data` exist)."""
@@ -68,6 +83,26 @@ def define(m, d, md) -> None:
     m.productive = pyo.Var(m.P, m.T, within=pyo.NonNegativeReals, doc="internal productive FTE")
     m.external = pyo.Var(m.P, m.T, within=pyo.NonNegativeReals, doc="external FTE hired in")
 
+    m.retrain = pyo.Var(m.PQ, m.T, within=pyo.NonNegativeReals, doc="productive FTE starting retraining for another pool")
+    m.staff_retrain_limit = pyo.Constraint(
+        m.PQ, m.T, rule=lambda m, p, q, t: m.retrain[p, q, t] <= m.staff_retrain_max[p, q, t]
+    )
+    pairs = md.sets["PQ"]
+    delay = {(p, q): d.grid.whole_periods(pools[p].retrain_to[q].months) for p, q in pairs}
+
+    def moved(p, t):
+        """FTE leaving pool p's production in t, and arriving in it from retraining."""
+        out = sum(m.retrain[a, b, t] for a, b in pairs if a == p)
+        arrive = sum(m.retrain[a, b, t - delay[a, b]] for a, b in pairs if b == p and t - delay[a, b] >= 0)
+        return arrive - out
+
+    m.retraining = pyo.Expression(
+        m.P,
+        m.T,
+        rule=lambda m, q, t: sum(
+            m.retrain[a, b, tau] for a, b in pairs if b == q for tau in range(max(0, t - delay[a, b] + 1), t + 1)
+        ),
+    )
     m.staff_hire_limit = pyo.Constraint(m.P, m.T, rule=lambda m, p, t: m.hires[p, t] <= m.staff_max_hires[p, t])
     m.staff_external_limit = pyo.Constraint(
         m.P, m.T, rule=lambda m, p, t: m.external[p, t] <= m.staff_external_max[p, t]
@@ -80,7 +115,7 @@ def define(m, d, md) -> None:
         prev = m.productive[p, t - 1] if t > 0 else m.staff_start_fte[p]
         src = t - d.training_periods(p)
         graduates = (m.hires[p, src] if src >= 0 else 0.0) + start_trainee(p, t)
-        return m.productive[p, t] == (1 - m.staff_attrition[p]) * prev + graduates
+        return m.productive[p, t] == (1 - m.staff_attrition[p]) * prev + graduates + moved(p, t)
 
     m.staff_pipeline = pyo.Constraint(m.P, m.T, rule=pipeline_rule)
 
@@ -113,16 +148,22 @@ def define(m, d, md) -> None:
     m.staff_production = pyo.Constraint(m.P, m.T, rule=production_rule)
 
     m.cost_parts["staff_internal"] = {
-        t: sum(m.staff_eur_per_fte[p] * (m.productive[p, t] + m.trainees[p, t]) for p in P) / COST_UNIT for t in T
+        t: sum(m.staff_eur_per_fte[p] * (m.productive[p, t] + m.trainees[p, t] + m.retraining[p, t]) for p in P) / COST_UNIT
+        for t in T
     }
     m.cost_parts["staff_external"] = {
         t: sum(m.staff_external_eur_per_fte[p] * m.external[p, t] for p in P) / COST_UNIT for t in T
     }
     m.cost_parts["hiring"] = {t: sum(m.staff_eur_per_hire[p] * m.hires[p, t] for p in P) / COST_UNIT for t in T}
+    if pairs:
+        m.cost_parts["retraining"] = {
+            t: sum(m.staff_retrain_eur[p, q] * m.retrain[p, q, t] for p, q in pairs) / COST_UNIT for t in T
+        }
 
 
 def table(m, d) -> pd.DataFrame:
-    """staff: period, pool, hires, trainees, productive_fte, external_fte, productive_hours."""
+    """staff: period, pool, hires, trainees, productive_fte, external_fte, productive_hours,
+    retrained_out (FTE starting retraining for another pool), retraining (FTE retraining into this pool)."""
     rows = []
     for p in m.P:
         for t, label in enumerate(d.grid.labels):
@@ -135,6 +176,8 @@ def table(m, d) -> pd.DataFrame:
                     "productive_fte": clean(val(m.productive[p, t])),
                     "external_fte": clean(val(m.external[p, t])),
                     "productive_hours": clean(val(m.staff_hours[p, t])),
+                    "retrained_out": clean(sum(val(m.retrain[a, b, t]) for a, b in m.PQ if a == p)),
+                    "retraining": clean(val(m.retraining[p, t])),
                 }
             )
     return pd.DataFrame(rows)

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from planner.model import cases, chain, objective, placement, reception, staff
-from planner.model.common import clean, val
+from planner.model.common import clean
 from planner.outputs.quarter import default_commit_periods, plan_quarter
 from planner.outputs.runfolder import write_run_folder
 
@@ -46,9 +46,10 @@ def compute_kpis(m, d, tables: dict[str, pd.DataFrame], info, mode: str) -> dict
         "stage_values": {s: _r(v) for s, v in info.stage_values.items()},
         "warnings": list(info.warnings),
         **({"cost_polish": info.cost_polish} if info.cost_polish else {}),
-        "periods": len(d.grid.labels),
+        "periods": d.horizon_T,
+        "tail_periods": d.grid.T - d.horizon_T,
         "first_period": d.grid.labels[0],
-        "last_period": d.grid.labels[-1],
+        "last_period": d.horizon_labels[-1],
         "overdue_case_months": _r(sum(overdue_by_type.values())),
         "overdue_case_months_by_type": overdue_by_type,
         "end_stock_by_type": end_stock,
@@ -66,7 +67,7 @@ def compute_kpis(m, d, tables: dict[str, pd.DataFrame], info, mode: str) -> dict
         "outsourced_cases_total": _r(ind.decided_outsourced.sum()),
         "decided_total": _r(ind.decided_internal.sum() + ind.decided_outsourced.sum()),
         "locations_opened": int(((~locs.existing) & locs.opened).sum()) if len(locs) else 0,
-        "locations_kept_open": int(sum(1 for l in m.L_old if val(m.keep[l]) > 0.5)),
+        "locations_kept_open": int(locs.kept_open.sum()) if len(locs) else 0,
         "accelerated_placements_total": _r(plc.accelerated.sum()),
         "housed_regular_total": _r(plc.housed_regular.sum()),
         "quota_realisation": quota_realisation(d, plc),
@@ -140,11 +141,12 @@ class Plan:
             "costs": objective.costs_table(m, d),
             "chain": chain.table(m, d),
         }
+        tables = horizon_only(tables, d)
         commit = commit_periods or default_commit_periods(d.grid.grain)
         if quarter:
             tables["plan_quarter"] = plan_quarter(tables, d.grid.labels, commit)
         if marginal is not None:
-            tables["marginal_values"] = marginal(m, d)
+            tables["marginal_values"] = horizon_only({"m": marginal(m, d)}, d)["m"]
         kpis = compute_kpis(m, d, tables, info, mode)
         kpis["commit_periods"] = commit
         timings = {"build_seconds": round(info.build_seconds, 3), "solve_seconds": round(info.solve_seconds, 3)}
@@ -165,6 +167,18 @@ class Plan:
 
         files.update(report_files(self))
         return write_run_folder(folder, files)
+
+
+def horizon_only(tables: dict[str, pd.DataFrame], d) -> dict[str, pd.DataFrame]:
+    """The tables' rows of the horizon's periods: the look-ahead tail (``horizon.tail_periods``)
+    is solved so that the horizon's last months are planned well, but it is not reported."""
+    if d.horizon_T == d.grid.T:
+        return tables
+    tail = set(d.grid.labels[d.horizon_T :])
+    return {
+        name: frame[~frame.period.isin(tail)].reset_index(drop=True) if "period" in frame.columns else frame
+        for name, frame in tables.items()
+    }
 
 
 def _tidy(x):
