@@ -69,7 +69,7 @@ def test_nareis_follows_90_percent_of_grants(status_quo):
     nareis = _by(ind, "case_type", "nareis").inflow
     base = d.s("case_types.nareis.inflow")
     assert fo.share_of_grants == 0.9
-    for t in range(lag, d.grid.T):
+    for t in range(lag, d.horizon_T):
         assert nareis.iloc[t] - base[t] == pytest.approx(0.9 * grants.iloc[t - lag], rel=1e-9)
 
 

@@ -208,19 +208,23 @@ def resolve_series(value, path: str, grid: TimeGrid, base: Path | None, horizon:
 
 
 def extend_values(values: list[float], path: str, grid: TimeGrid, horizon: int, extend: str) -> list[float]:
-    """``values`` (``horizon`` to ``grid.T`` of them) continued to ``grid.T`` periods by ``extend``.
+    """``values`` continued to ``grid.T`` periods (the horizon and its tail) by ``extend``.
 
-    ``repeat_last_year``: ``x[t] = x[t - P]`` with P the periods of a year (12 months, 52 weeks),
-    or of the whole list if it is shorter; ``hold_last``: ``x[t] = x[t - 1]``.
+    ``none``: the list must give every period; without a tail that is the horizon (``horizon``
+    values), with one it may give the horizon or horizon and tail. ``repeat_last_year``:
+    ``x[t] = x[t - P]`` with P the periods of a year (12 months, 52 weeks), or of the whole list
+    if it is shorter; ``hold_last``: ``x[t] = x[t - 1]``. A list longer than ``grid.T`` is an error.
     """
     T, n = grid.T, len(values)
     if n == T:
         return values
-    if n < horizon or n > T:
-        want = f"{T}" if horizon == T else f"{horizon} to {T}"
+    if n > T or (extend == "none" and n != horizon):
+        want = f"{T}" if horizon == T else f"{horizon} or {T}"
         raise InputError(path, f"expected {want} values (one per period), got {n}")
     if extend == "none":
         raise InputError(path, f"expected {T} values (one per period of the horizon and its tail), got {n}; or set horizon.extend")
+    if n == 0:
+        raise InputError(path, "expected at least one value")
     year = 12 if grid.grain == "month" else 52
     lag = min(year, n) if extend == "repeat_last_year" else 1
     out = list(values)
@@ -257,9 +261,8 @@ def _csv_series(ref: str, path: str, grid: TimeGrid, base: Path | None, horizon:
     if column not in frame.columns:
         raise InputError(path, f"CSV '{name}' has no column '{column}'")
     periods = [str(p).strip() for p in frame["period"]]
-    horizon = grid.T if horizon is None else horizon
-    if not horizon <= len(periods) <= grid.T or periods != list(grid.labels[: len(periods)]):
-        raise InputError(path, f"CSV '{name}' must list the horizon's periods {grid.labels[0]}..{grid.labels[horizon - 1]} in order, one per row")
+    if not 1 <= len(periods) <= grid.T or periods != list(grid.labels[: len(periods)]):
+        raise InputError(path, f"CSV '{name}' must list the horizon's periods {grid.labels[0]}.. in order, one per row (at most {grid.labels[-1]})")
     out = pd.to_numeric(frame[column], errors="coerce").astype(float).tolist()
     for label, v in zip(periods, out):
         if not math.isfinite(v) or v < 0:
