@@ -349,6 +349,55 @@ def test_altered_figure_in_a_table_or_kpis_disagrees(nl_run, tmp_path, capsys):
     assert rc == 1 and "crisis_person_nights (run 1,000.00, recount 0.00)" in err
 
 
+def test_untouched_run_checks_plan_quarter_and_chain(nl_run):
+    """The recount also recounts chain.csv and plan_quarter.csv (value, unit, note) row by row."""
+    comparison, violations, ok = evaluate_run(nl_run)
+    tables = comparison.attrs["tables"].set_index(["table", "column"])
+    checked = {("chain", "value"), ("plan_quarter", "value"), ("plan_quarter", "unit"), ("plan_quarter", "note")}
+    assert checked <= set(tables.index)
+    assert ok and tables.loc[sorted(checked), "disagree"].sum() == 0
+    assert tables.loc[("chain", "value"), "rows"] == len(pd.read_csv(nl_run / "chain.csv"))
+
+
+def test_doubled_hire_in_plan_quarter_disagrees(nl_run, tmp_path, capsys):
+    """plan_quarter.csv says twice the hires of staff.csv in one period of the window."""
+    folder = _copy(nl_run, tmp_path)
+
+    def mutate(f):
+        row = f.index[(f.decision == "hire") & (f.period != "total")][0]
+        f.loc[row, "value"] = float(f.loc[row, "value"]) * 2
+
+    _alter(folder, "plan_quarter", mutate)
+    rc, out, err = _evaluate_cli(folder, capsys)
+    assert rc == 1
+    assert "plan_quarter.value" in err and len(err.strip().splitlines()) == 1
+    assert "plan_quarter.csv value: 1 of" in out and "most at hire asylum" in out
+
+
+def test_dropped_opening_in_plan_quarter_disagrees(nl_run, tmp_path, capsys):
+    """A location the run opens in the window is missing from plan_quarter.csv: it counts as 0 places."""
+    folder = _copy(nl_run, tmp_path)
+    _alter(folder, "plan_quarter", lambda f: f.drop(f.index[(f.decision == "open_location") & (f.item != "total")][0]))
+    rc, out, err = _evaluate_cli(folder, capsys)
+    assert rc == 1 and "plan_quarter.value" in err
+
+
+def test_altered_chain_value_disagrees(nl_run, tmp_path, capsys):
+    """Nidos wards 5 % higher in one period of chain.csv than the recounted cases give."""
+    folder = _copy(nl_run, tmp_path)
+
+    def mutate(f):
+        row = (f.partner == "Nidos") & (f.measure == "wards") & (f.period == "2022-06")
+        assert row.sum() == 1
+        f.loc[row, "value"] = f.loc[row, "value"].astype(float) * 1.05
+
+    _alter(folder, "chain", mutate)
+    rc, out, err = _evaluate_cli(folder, capsys)
+    assert rc == 1
+    assert "chain.value" in err and len(err.strip().splitlines()) == 1
+    assert "chain.csv value: 1 of" in out and "2022-06 Nidos wards" in out
+
+
 def test_simulate_run_agrees(tmp_path):
     """The status quo (planner simulate) writes the same folder format; its tables recount too."""
     from planner.check.simulate import simulate
@@ -398,6 +447,8 @@ BAD = {
     "bad_instance": (lambda f: (f / "instance.resolved.yaml").write_text("name: x\n"), "instance.resolved.yaml: horizon: required field is missing"),
     "empty_csv": (lambda f: (f / "reception.csv").write_text(""), "reception.csv: cannot read CSV"),
     "not_a_folder": (lambda f: shutil.rmtree(f), "run: run folder not found"),
+    "missing_quarter": (lambda f: (f / "plan_quarter.csv").unlink(), "plan_quarter.csv: table not found"),
+    "missing_chain_row": (lambda f: _alter(f, "chain", lambda t: t.iloc[1:]), "chain.csv: rows missing: expected one per period, partner and measure"),
 }
 
 

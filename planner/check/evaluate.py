@@ -16,7 +16,9 @@ Decisions replayed (read from the run folder):
   *kept open*); a location the table does not list counts as not opened (candidate) or open as
   planned (existing);
 * ``placement.csv``: ``housed_regular`` and ``accelerated`` per region and period;
-* ``reception.csv``: ``crisis`` per period.
+* ``reception.csv``: ``crisis`` per period;
+* ``kpis.json``: ``commit_periods``, the window of ``plan_quarter.csv`` (default 3 periods on a
+  month grid, 13 on a week grid).
 
 Everything else is recounted by :mod:`planner.check.recount`, one module per subsystem as in
 :mod:`planner.model` (``cases``, ``staff``, ``placement``, ``reception``, ``costs``, ``chain``,
@@ -30,7 +32,11 @@ both values are at most a floor: 0.5 units for counts (cases, persons, person-ni
 FTE) and ``max(1, 1e-6 x total cost)`` EUR for money. The printed difference is
 ``100 x (recount - run) / max(|run|, |recount|)`` (0 when both are under the floor; recounted KPIs
 are rounded to 6 decimals, as kpis.json is). The same rule is applied row by row to the
-recounted columns of the tables. ``evaluate`` exits 0 when every KPI and table column agrees and
+recounted columns of the tables: every figure of ``ind_cases``, ``staff``, ``reception``,
+``placement``, ``costs`` and ``chain`` (money: ``costs`` and the chain's ``penalty_eur``), and the
+``value`` of ``plan_quarter``, whose ``unit`` and ``note`` must be equal as text. ``plan_quarter``
+lists only decisions of at least 1e-9, so a row one side lacks counts as 0 there; in the other
+tables a missing row is a bad run folder. ``evaluate`` exits 0 when every KPI and table column agrees and
 no decision violates a constraint, 1 otherwise, 2 for a bad run folder.
 """
 
@@ -72,10 +78,14 @@ TABLES = {
     "placement": (("period", "region"), ("linked", "housed_regular", "accelerated", "waiting", "overdue")),
     "costs": (("period", "component"), ("eur",)),
     "locations": (("location",), ()),
+    "chain": (("period", "partner", "measure"), ("value",)),
+    "plan_quarter": (("decision", "item", "region", "period"), ("value", "unit", "note")),
 }
 DECISIONS = ("decided_internal", "decided_outsourced", "hires", "external_fte", "housed_regular", "accelerated", "crisis")
 """Columns replayed from the run (not compared row by row: they are the input of the recount)."""
 LOCATION_COLUMNS = ("location", "region", "type", "places", "existing", "opened", "open_from", "open_until")
+TEXT_COLUMNS = ("unit", "note")
+"""Columns compared as text (``plan_quarter``), on the rows both sides have."""
 
 KPI_NAMES = (
     "overdue_case_months",
@@ -338,40 +348,81 @@ def compare_kpis(run_kpis: dict, new_kpis: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kpi", "run", "recount", "diff_pct", "agree"])
 
 
+def _run_table(run: Run, name: str, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """The run's table ``name``: its keys and ``columns``, numbers read as numbers."""
+    path = run.folder / f"{name}.csv"
+    got = run.tables[name]
+    missing = [c for c in columns if c not in got.columns]
+    if missing:
+        raise _err(path, f"missing column '{missing[0]}'")
+    if got.duplicated(keys).any():
+        raise _err(path, f"row {int(got.duplicated(keys).to_numpy().argmax()) + 2}: a second row for the same {' and '.join(keys)}")
+    got = got[keys + columns].copy()
+    for c in columns:
+        if c not in TEXT_COLUMNS:
+            got[c] = [_number(x, path, c, i) for i, x in enumerate(got[c])]
+    return got
+
+
+def _merge(run: Run, name: str, frame: pd.DataFrame, got: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """The recount's rows beside the run's (columns ``c`` and ``c_run``).
+
+    A cost component the run does not list costs nothing in the run. ``plan_quarter`` lists only
+    the decisions of at least 1e-9, so there a row one side lacks counts as 0 on that side (its
+    text is not compared). In the other tables a row the recount has and the run lacks is an error.
+    """
+    if name == "plan_quarter":
+        merged = frame.merge(got, on=keys, how="outer", suffixes=("", "_run"), indicator=True)
+        merged = merged.fillna({"value": 0.0, "value_run": 0.0})
+        merged.attrs["both"] = (merged.pop("_merge") == "both").to_numpy()
+        return merged
+    merged = frame.merge(got, on=keys, how="left", suffixes=("", "_run"))
+    if name == "costs":  # a component the run does not list costs nothing in the run
+        absent = ~merged.component.isin(set(got.component))
+        merged.loc[absent, "eur_run"] = 0.0
+    if merged[[c + "_run" for c in columns]].isna().any().any():
+        raise _err(run.folder / f"{name}.csv", "rows missing: expected one per " + (", ".join(keys[:-1]) + " and " + keys[-1] if len(keys) > 1 else keys[0]))
+    return merged
+
+
+def _floors(name: str, merged: pd.DataFrame, eur_floor: float) -> np.ndarray:
+    """The agreement floor of each row: money (costs, the chain's penalty EUR) or counts."""
+    if name == "costs":
+        return np.full(len(merged), eur_floor)
+    if name == "chain":
+        return np.where(merged.measure.str.endswith("_eur"), eur_floor, COUNT_FLOOR)
+    return np.full(len(merged), COUNT_FLOOR)
+
+
+def _column_check(name: str, c: str, merged: pd.DataFrame, keys: list[str], floors: np.ndarray) -> dict:
+    """How many rows of column ``c`` disagree, and the worst of them (text: the first)."""
+    if c in TEXT_COLUMNS:
+        new_v, run_v = merged[c].fillna("").astype(str).str.strip(), merged[c + "_run"].fillna("").astype(str).str.strip()
+        both = merged.attrs.get("both", np.ones(len(merged), dtype=bool))
+        bad = [i for i in range(len(merged)) if both[i] and new_v.iloc[i] != run_v.iloc[i]]
+        worst = bad[0] if bad else None
+        run_w, new_w = (run_v.iloc[worst], new_v.iloc[worst]) if bad else (np.nan, np.nan)
+    else:
+        new_v = merged[c].to_numpy(dtype=float)
+        run_v = merged[c + "_run"].to_numpy(dtype=float)
+        bad = [i for i in range(len(new_v)) if not _agree(run_v[i], new_v[i], floors[i])]
+        worst = max(bad, key=lambda i: abs(new_v[i] - run_v[i])) if bad else None
+        run_w, new_w = (run_v[worst], new_v[worst]) if bad else (np.nan, np.nan)
+    where = " ".join(str(merged.loc[worst, k]) for k in keys if str(merged.loc[worst, k])) if worst is not None else ""
+    return {"table": name, "column": c, "rows": len(merged), "disagree": len(bad), "worst": where, "run": run_w, "recount": new_w}
+
+
 def compare_tables(run: Run, new: Recount) -> pd.DataFrame:
     """Row-by-row check of the recounted table columns: one row per (table, column)."""
     eur_floor = max(1.0, EUR_FLOOR_SHARE * abs(new.kpis["total_cost_eur"]))
     rows = []
     for name, frame in new.tables.items():
         keys = list(TABLES[name][0])
-        path = run.folder / f"{name}.csv"
-        got = run.tables[name]
         columns = [c for c in frame.columns if c not in keys and c not in DECISIONS]
-        missing = [c for c in columns if c not in got.columns]
-        if missing:
-            raise _err(path, f"missing column '{missing[0]}'")
-        if got.duplicated(keys).any():
-            raise _err(path, f"row {int(got.duplicated(keys).to_numpy().argmax()) + 2}: a second row for the same {' and '.join(keys)}")
-        got = got[keys + columns].copy()
-        for c in columns:
-            got[c] = [_number(x, path, c, i) for i, x in enumerate(got[c])]
-        merged = frame.merge(got, on=keys, how="left", suffixes=("", "_run"))
-        if name == "costs":  # a component the run does not list costs nothing in the run
-            absent = ~merged.component.isin(set(got.component))
-            merged.loc[absent, "eur_run"] = 0.0
-        if merged[[c + "_run" for c in columns]].isna().any().any():
-            raise _err(path, "rows missing: expected one per period and " + (keys[1] if len(keys) > 1 else "period"))
-        floor = eur_floor if name == "costs" else COUNT_FLOOR
-        for c in columns:
-            new_v = merged[c].to_numpy(dtype=float)
-            run_v = merged[c + "_run"].to_numpy(dtype=float)
-            bad = [i for i in range(len(new_v)) if not _agree(run_v[i], new_v[i], floor)]
-            worst = max(bad, key=lambda i: abs(new_v[i] - run_v[i])) if bad else None
-            where = " ".join(str(merged.loc[worst, k]) for k in keys) if worst is not None else ""
-            rows.append(
-                {"table": name, "column": c, "rows": len(new_v), "disagree": len(bad), "worst": where,
-                 "run": run_v[worst] if bad else np.nan, "recount": new_v[worst] if bad else np.nan}
-            )
+        got = _run_table(run, name, keys, columns)
+        merged = _merge(run, name, frame, got, keys, columns)
+        floors = _floors(name, merged, eur_floor)
+        rows += [_column_check(name, c, merged, keys, floors) for c in columns]
     return pd.DataFrame(rows, columns=["table", "column", "rows", "disagree", "worst", "run", "recount"])
 
 
@@ -394,7 +445,9 @@ def evaluate_run(folder) -> tuple[pd.DataFrame, list[str], bool]:
     return comparison, new.violations, ok
 
 
-def _fmt(x: float) -> str:
+def _fmt(x) -> str:
+    if isinstance(x, str):
+        return repr(x)
     if not math.isfinite(x):
         return "-"
     return f"{x:,.2f}" if abs(x) < 1e12 else f"{x:.6g}"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.check.recount import cases, costs, placement, reception, staff
+from planner.check.recount import cases, chain, costs, placement, quarter, reception, staff
 from planner.check.recount.common import Decisions, Violations
 from planner.check.recount.costs import COMPONENTS
 from planner.instance.loading import InstanceData
@@ -48,6 +48,8 @@ def recount(d: InstanceData, dec: Decisions) -> Recount:
         "reception": r.table,
         "placement": p.table,
         "costs": cost_table,
+        "chain": chain.recount(d, dec, c, r, cost),
+        "plan_quarter": quarter.recount(d, dec, r.locations),
     }
     return Recount(tables, kpis(d, c, p, r, cost, tables), viol.items)
 
