@@ -11,6 +11,7 @@ Decisions replayed (read from the run folder):
 
 * ``ind_cases.csv``: ``decided_internal`` and ``decided_outsourced`` per case type and period;
 * ``staff.csv``: ``hires`` and ``external_fte`` per pool and period;
+* ``retraining.csv``: ``fte`` per pair of pools (``from_pool``, ``to_pool``) and period;
 * ``locations.csv``: which locations are open when: ``open_from .. open_until`` of every opened
   candidate and of every existing location (an existing one open past its planned close is
   *kept open*); a location the table does not list counts as not opened (candidate) or open as
@@ -70,7 +71,8 @@ TABLES = {
         ("period", "case_type"),
         ("inflow", "decided_internal", "decided_outsourced", "stock", "overdue", "notices_of_default"),
     ),
-    "staff": (("period", "pool"), ("hires", "trainees", "productive_fte", "external_fte", "productive_hours")),
+    "staff": (("period", "pool"), ("hires", "trainees", "productive_fte", "external_fte", "productive_hours", "retraining")),
+    "retraining": (("period", "pair"), ("fte",)),
     "reception": (
         ("period",),
         ("occupancy", "places_open", "places_needed", "crisis", "unsheltered", "asylum_process", "permit_holders", "awaiting_departure"),
@@ -81,7 +83,7 @@ TABLES = {
     "chain": (("period", "partner", "measure"), ("value",)),
     "plan_quarter": (("decision", "item", "region", "period"), ("value", "unit", "note")),
 }
-DECISIONS = ("decided_internal", "decided_outsourced", "hires", "external_fte", "housed_regular", "accelerated", "crisis")
+DECISIONS = ("decided_internal", "decided_outsourced", "hires", "external_fte", "housed_regular", "accelerated", "crisis", "fte")
 """Columns replayed from the run (not compared row by row: they are the input of the recount)."""
 LOCATION_COLUMNS = ("location", "region", "type", "places", "existing", "opened", "open_from", "open_until")
 TEXT_COLUMNS = ("unit", "note")
@@ -90,6 +92,9 @@ TEXT_COLUMNS = ("unit", "note")
 KPI_NAMES = (
     "overdue_case_months",
     "overdue_case_months_by_type",
+    "overdue_person_months",
+    "waiting_person_months",
+    "waiting_person_months_by_type",
     "end_stock_by_type",
     "notices_of_default_total",
     "crisis_person_nights",
@@ -134,7 +139,7 @@ def read_run(folder) -> Run:
     inst_path = folder / "instance.resolved.yaml"
     raw = load_yaml(inst_path, "resolved instance")
     _year_keys(raw)
-    data = validate_dict(raw, inst_path)
+    data = validate_dict(raw, inst_path).horizon_only()  # the run reports the horizon, not the look-ahead tail
 
     kpi_path = folder / "kpis.json"
     try:
@@ -162,10 +167,12 @@ def read_run(folder) -> Run:
         except (ValueError, pd.errors.ParserError) as e:
             raise _err(path, f"cannot read CSV: {str(e).splitlines()[0]}") from None
         frame.columns = [str(c).strip() for c in frame.columns]
-        needed = LOCATION_COLUMNS if name == "locations" else keys + values
+        needed = {"locations": LOCATION_COLUMNS, "retraining": ("period", "from_pool", "to_pool", "fte")}.get(name, keys + values)
         for col in needed:
             if col not in frame.columns:
                 raise _err(path, f"missing column '{col}'")
+        if name == "retraining":  # one id per pair of pools, as _by_key reads it
+            frame["pair"] = frame.from_pool.str.strip() + " -> " + frame.to_pool.str.strip()
         tables[name] = frame
     return Run(folder, data, kpis, tables)
 
@@ -282,6 +289,8 @@ def read_decisions(run: Run) -> Decisions:
     stf = _by_key(run, "staff", P, ("hires", "external_fte"))
     plc = _by_key(run, "placement", R, ("housed_regular", "accelerated"))
     crisis = _by_key(run, "reception", None, ("crisis",))[None]["crisis"]
+    pairs = [(p, q) for p in P for q in inst.staff_pools[p].retrain_to]
+    retrain = _by_key(run, "retraining", [f"{p} -> {q}" for p, q in pairs], ("fte",)) if pairs else {}
     return Decisions(
         dec_int={k: ind[k]["decided_internal"] for k in K},
         dec_out={k: ind[k]["decided_outsourced"] for k in K},
@@ -292,6 +301,7 @@ def read_decisions(run: Run) -> Decisions:
         crisis=crisis,
         locations=_location_rows(run),
         commit_periods=_commit_periods(run),
+        retrain={(p, q): retrain[f"{p} -> {q}"]["fte"] for p, q in pairs},
     )
 
 

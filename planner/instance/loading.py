@@ -76,6 +76,21 @@ class InstanceData:
     def horizon_labels(self) -> list[str]:
         return list(self.grid.labels[: self.horizon_T])
 
+    @property
+    def model_T(self) -> int:
+        """Periods of the model: the horizon and its look-ahead tail (also after :meth:`horizon_only`)."""
+        return self.instance.horizon.periods + self.instance.horizon.tail_periods
+
+    def horizon_only(self) -> "InstanceData":
+        """The same instance on the horizon's periods only (the grid and every series cut), for
+        what looks at a run's reported periods (the recount); ``model_T`` still says how long the
+        model ran."""
+        H = self.horizon_T
+        if self.grid.T == H:
+            return self
+        grid = make_grid(self.grid.grain, self.grid.labels[0], H)
+        return InstanceData(self.instance, grid, self.source, {k: v[:H] for k, v in self.series.items()})
+
     def waiting_weight(self, k: str) -> float:
         """Objective weight of a person-month waiting for a first decision of case type ``k``."""
         ct = self.instance.case_types[k]

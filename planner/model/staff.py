@@ -155,15 +155,14 @@ def define(m, d, md) -> None:
         t: sum(m.staff_external_eur_per_fte[p] * m.external[p, t] for p in P) / COST_UNIT for t in T
     }
     m.cost_parts["hiring"] = {t: sum(m.staff_eur_per_hire[p] * m.hires[p, t] for p in P) / COST_UNIT for t in T}
-    if pairs:
-        m.cost_parts["retraining"] = {
-            t: sum(m.staff_retrain_eur[p, q] * m.retrain[p, q, t] for p, q in pairs) / COST_UNIT for t in T
-        }
+    m.cost_parts["retraining"] = {
+        t: sum(m.staff_retrain_eur[p, q] * m.retrain[p, q, t] for p, q in pairs) / COST_UNIT for t in T
+    }
 
 
 def table(m, d) -> pd.DataFrame:
     """staff: period, pool, hires, trainees, productive_fte, external_fte, productive_hours,
-    retrained_out (FTE starting retraining for another pool), retraining (FTE retraining into this pool)."""
+    retraining (FTE retraining into this pool, not yet productive)."""
     rows = []
     for p in m.P:
         for t, label in enumerate(d.grid.labels):
@@ -176,8 +175,18 @@ def table(m, d) -> pd.DataFrame:
                     "productive_fte": clean(val(m.productive[p, t])),
                     "external_fte": clean(val(m.external[p, t])),
                     "productive_hours": clean(val(m.staff_hours[p, t])),
-                    "retrained_out": clean(sum(val(m.retrain[a, b, t]) for a, b in m.PQ if a == p)),
                     "retraining": clean(val(m.retraining[p, t])),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def retraining_table(m, d) -> pd.DataFrame:
+    """retraining: period, from_pool, to_pool, fte (productive FTE starting retraining); a row per
+    pair of ``retrain_to`` and period (no rows without retraining pairs)."""
+    rows = [
+        {"period": label, "from_pool": p, "to_pool": q, "fte": clean(val(m.retrain[p, q, t]))}
+        for p, q in m.PQ
+        for t, label in enumerate(d.grid.labels)
+    ]
+    return pd.DataFrame(rows, columns=["period", "from_pool", "to_pool", "fte"])

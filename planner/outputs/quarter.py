@@ -2,7 +2,7 @@
 
 A run sees a long horizon but commits only its first periods (``commit_periods``: 3 on a month
 grid = a quarter, 13 on a week grid). ``plan_quarter.csv`` lists, for those periods, the hires per
-pool, external staff, outsourcing per case type, locations to open (decided in the window, with
+pool, external staff, retraining between pools (when the instance allows it), outsourcing per case type, locations to open (decided in the window, with
 their first period of use) or to keep open past their planned close, and placements per region
 (regular and accelerated), each decision group closed by a total row.
 
@@ -46,6 +46,10 @@ def plan_quarter(tables: dict, labels: tuple[str, ...], commit_periods: int) -> 
     rows = []
     rows += _flow_rows(tables["staff"], "hire", "pool", "hires", "FTE", window)
     rows += _flow_rows(tables["staff"], "external_staff", "pool", "external_fte", "FTE", window)
+    retrain = tables["retraining"]
+    if len(retrain):
+        pairs = retrain.assign(pair=retrain.from_pool + " -> " + retrain.to_pool)
+        rows += _flow_rows(pairs, "retrain", "pair", "fte", "FTE", window)
     rows += _flow_rows(tables["ind_cases"], "outsource", "case_type", "decided_outsourced", "cases", window)
 
     locs = tables["locations"]

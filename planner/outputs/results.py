@@ -21,7 +21,7 @@ from planner.model.common import clean
 from planner.outputs.quarter import default_commit_periods, plan_quarter
 from planner.outputs.runfolder import write_run_folder
 
-TABLE_FILES = ("ind_cases", "staff", "reception", "locations", "placement", "costs", "chain", "plan_quarter")
+TABLE_FILES = ("ind_cases", "staff", "retraining", "reception", "locations", "placement", "costs", "chain", "plan_quarter")
 
 
 def _r(x: float, digits: int = 6) -> float:
@@ -33,6 +33,9 @@ def compute_kpis(m, d, tables: dict[str, pd.DataFrame], info, mode: str) -> dict
     nights = pd.Series(d.grid.nights, index=d.grid.labels)
     ind, rec, plc, cost = tables["ind_cases"], tables["reception"], tables["placement"], tables["costs"]
     overdue_by_type = {k: _r(g.overdue.sum() * mu) for k, g in ind.groupby("case_type", sort=False)}
+    persons = {k: d.instance.case_types[k].persons_per_case for k in d.instance.case_types}
+    waiting_by_type = {k: _r((g.stock * persons[k]).sum() * mu) for k, g in ind.groupby("case_type", sort=False)}
+    overdue_persons = _r(sum((g.overdue * persons[k]).sum() * mu for k, g in ind.groupby("case_type", sort=False)))
     end_stock = {k: _r(g.stock.iloc[-1]) for k, g in ind.groupby("case_type", sort=False)}
     by_component = {c: _r(g.eur.sum(), 2) for c, g in cost.groupby("component", sort=False)}
     budget = d.instance.budget.total_eur
@@ -52,6 +55,9 @@ def compute_kpis(m, d, tables: dict[str, pd.DataFrame], info, mode: str) -> dict
         "last_period": d.horizon_labels[-1],
         "overdue_case_months": _r(sum(overdue_by_type.values())),
         "overdue_case_months_by_type": overdue_by_type,
+        "overdue_person_months": overdue_persons,
+        "waiting_person_months": _r(sum(waiting_by_type.values())),
+        "waiting_person_months_by_type": waiting_by_type,
         "end_stock_by_type": end_stock,
         "notices_of_default_total": _r(ind.notices_of_default.sum()),
         "crisis_person_nights": _r((rec.set_index("period").crisis * nights).sum()),
@@ -135,6 +141,7 @@ class Plan:
         tables = {
             "ind_cases": cases.table(m, d),
             "staff": staff.table(m, d),
+            "retraining": staff.retraining_table(m, d),
             "reception": reception.table(m, d),
             "locations": reception.locations_table(m, d),
             "placement": placement.table(m, d),

@@ -63,7 +63,11 @@ def kpis(d: InstanceData, c: cases.Cases, p: placement.Placement, r: reception.R
     by_component = {name: float(cost[name].sum()) for name in COMPONENTS}
     ind_t, plc_t = tables["ind_cases"], tables["placement"]
     overdue_by_type = {k: float(c.overdue[k].sum() * mu) for k in K}
+    waiting_by_type = {k: float((c.persons[k] * c.stock[k]).sum() * mu) for k in K}
     return {
+        "waiting_person_months": sum(waiting_by_type.values()),
+        "waiting_person_months_by_type": waiting_by_type,
+        "overdue_person_months": float(sum((c.persons[k] * c.overdue[k]).sum() * mu for k in K)),
         "overdue_case_months": sum(overdue_by_type.values()),
         "overdue_case_months_by_type": overdue_by_type,
         "end_stock_by_type": {k: float(c.stock[k][-1]) for k in K},

@@ -53,6 +53,7 @@ class Decisions:
     crisis: np.ndarray
     locations: dict[str, LocationRow]
     commit_periods: int
+    retrain: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
     @property
     def decided(self) -> dict[str, np.ndarray]:

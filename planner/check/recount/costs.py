@@ -1,12 +1,12 @@
 """Costs and budget, recounted (the model's :mod:`planner.model.objective`, written again).
 
 Each subsystem recounts its own cost components (EUR per period): ``outsourcing`` and
-``penalties`` (cases), ``staff_internal``, ``staff_external`` and ``hiring`` (staff),
-``accelerated_placement`` (placement), ``locations_running``, ``locations_opening``,
-``locations_keep_open`` and ``crisis_shelter`` (reception). This module adds ``measures`` (the
+``penalties`` (cases), ``staff_internal``, ``staff_external``, ``hiring`` and ``retraining``
+(staff), ``accelerated_placement`` (placement), ``locations_running``, ``locations_opening``,
+``locations_keep_open``, ``locations_commitment`` and ``crisis_shelter`` (reception). This module adds ``measures`` (the
 measures in force: one-off in their start period, then per period) and checks the budget::
 
-    total_cost                <= budget_total        (if the instance sets one)
+    total_cost                <= budget_total        (the horizon's, if the instance sets one)
     sum_{t in year} cost[c,t] <= budget_year         (per calendar year it names)
 """
 
@@ -24,10 +24,12 @@ COMPONENTS = (
     "staff_internal",
     "staff_external",
     "hiring",
+    "retraining",
     "accelerated_placement",
     "locations_running",
     "locations_opening",
     "locations_keep_open",
+    "locations_commitment",
     "crisis_shelter",
     "measures",
 )

@@ -7,6 +7,7 @@ horizon). Per decision group, a row per item and period of the window with a val
 
     hire               hires per pool                       FTE
     external_staff     external FTE per pool                FTE
+    retrain            FTE starting retraining, "p -> q"    FTE      (only when the instance has retrain_to pairs)
     outsource          outsourced decisions per case type   cases
     open_location      a candidate decided in the window    places   decided = first use - lead periods
     keep_open          an existing location kept open       places   period: the window's first
@@ -72,6 +73,8 @@ def recount(d: InstanceData, dec: Decisions, locs: Locations) -> pd.DataFrame:
     window = max(1, min(dec.commit_periods, len(labels)))
     rows = flow_rows("hire", dec.hires, "FTE", labels, window)
     rows += flow_rows("external_staff", dec.external, "FTE", labels, window)
+    if dec.retrain:
+        rows += flow_rows("retrain", {f"{p} -> {q}": v for (p, q), v in dec.retrain.items()}, "FTE", labels, window)
     rows += flow_rows("outsource", dec.dec_out, "cases", labels, window)
     rows += location_rows(d, locs, window)
     rows += flow_rows("house_regular", dec.housed, "persons", labels, window, regions=True)

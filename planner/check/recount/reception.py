@@ -13,7 +13,9 @@ opened candidate and of every existing location (an existing one open past its p
 *kept open*); a location the table does not list counts as not opened (candidate) or open as
 planned (existing).
 
-Costs: ``locations_running`` (eur_place_year y places, every open period), ``locations_opening``
+Costs: ``locations_commitment`` (a new location's minimum term left after the model's last
+period, horizon and tail, at its running cost, charged in that last period when it is in the
+horizon), ``locations_running`` (eur_place_year y places, every open period), ``locations_opening``
 (opening_eur x places in a candidate's first period of use), ``locations_keep_open``
 (keep_open_eur x places in the first period past the planned close, the horizon's first period
 for a location planned to close before the start), ``crisis_shelter`` (price x n_t x crisis; the
@@ -131,6 +133,12 @@ def location_costs(d: InstanceData, locs: Locations, cost: dict) -> np.ndarray:
     for l, t in locs.started.items():
         loc = inst.locations[l]
         cost["locations_opening"][t] += inst.location_types[loc.type].opening_eur_per_place * loc.places
+    last_model_period = d.model_T - 1  # the model may run a look-ahead tail after the horizon
+    for l, t in locs.started.items():
+        loc, lt = inst.locations[l], inst.location_types[inst.locations[l].type]
+        beyond = t + d.location_min_open(l) - d.model_T  # minimum term left after the model's end
+        if beyond > 0 and last_model_period < d.grid.T:
+            cost["locations_commitment"][last_model_period] += lt.eur_per_place_year * y * loc.places * beyond
     for l in locs.kept:
         loc = inst.locations[l]
         t = max(0, d.existing_last_period(l) + 1)
@@ -176,7 +184,7 @@ def recount(d: InstanceData, dec: Decisions, cases: Cases, placement: Placement,
     others = {g: np.array(d.s(f"reception.other_groups.{g}")) for g in rec.other_groups}
     occupancy = asylum + placement.waiting_total + awaiting + sum(others.values(), np.zeros(T))
 
-    cost = {c: np.zeros(T) for c in ("locations_running", "locations_opening", "locations_keep_open", "crisis_shelter")}
+    cost = {c: np.zeros(T) for c in ("locations_running", "locations_opening", "locations_keep_open", "locations_commitment", "crisis_shelter")}
     locs = open_locations(d, dec, viol)
     places = location_costs(d, locs, cost)
     crisis_costs(d, dec.crisis, cost, viol)
