@@ -21,6 +21,7 @@ import math
 import yaml
 
 from planner.errors import InputError
+from planner.instance.yamlio import load_value
 
 OPS = ("set", "scale", "add")
 
@@ -28,7 +29,8 @@ OPS = ("set", "scale", "add")
 def parse_assignment(text: str, field: str = "--set") -> tuple[str, str, object]:
     """``path=value``, ``path*=factor`` or ``path+=amount`` -> (path, op, value).
 
-    The value is read as YAML: ``1.2``, ``[1, 2]``, ``true``, ``spoor4``.
+    The value is read as YAML (:func:`planner.instance.yamlio.load_value`): ``1.2``, ``1e9``, ``[1, 2]``,
+    ``true``, ``spoor4``.
     """
     path, sep, value = text.partition("=")
     path = path.strip()
@@ -40,7 +42,7 @@ def parse_assignment(text: str, field: str = "--set") -> tuple[str, str, object]
     if not sep or not path:
         raise InputError(field, f"expected PATH=VALUE (e.g. case_types.spoor4.hours_per_case=25), got '{text}'")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else None
+        parsed = load_value(value) if value.strip() else None
     except yaml.YAMLError:
         raise InputError(field, f"cannot read the value of '{text}' (YAML syntax expected)") from None
     if parsed is None:
