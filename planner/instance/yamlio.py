@@ -41,6 +41,19 @@ class Loader(yaml.SafeLoader):
 Loader.add_implicit_resolver(FLOAT_TAG, SCIENTIFIC, list("-+0123456789."))
 
 
+class Dumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that quotes strings :class:`Loader` would read as numbers (``'5e9'``), so
+    a file written with it (``instance.resolved.yaml``) reads back as it was."""
+
+
+Dumper.add_implicit_resolver(FLOAT_TAG, SCIENTIFIC, list("-+0123456789."))
+
+
+def dump_yaml(data, **options) -> str:
+    """``yaml.safe_dump`` with :class:`Dumper`."""
+    return yaml.dump(data, Dumper=Dumper, **options)
+
+
 def load_value(text: str):
     """One YAML value (a ``--set`` value) read with :class:`Loader`: ``1e9`` is a number."""
     return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a yaml.SafeLoader
