@@ -47,9 +47,11 @@ def summary(d) -> str:
 
 
 def _cmd_validate(args) -> int:
-    from planner.instance.load import load_instance
+    from planner.instance.load import check_before_build, load_instance
 
-    print(summary(load_instance(args.instance)))
+    d = load_instance(args.instance, overrides=args.set, package=args.package)
+    check_before_build(d)  # every check solve runs before building
+    print(summary(d))
     return 0
 
 
@@ -230,6 +232,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check an instance and summarise it")
     v.add_argument("instance")
+    v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override an instance value (as for solve)")
+    v.add_argument("--package", help="as for solve")
     v.set_defaults(func=_cmd_validate)
 
     s = sub.add_parser("solve", help="build and solve the plan, write a run folder")

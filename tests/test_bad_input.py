@@ -136,7 +136,8 @@ class Case:
     ``raw``: a file in tests/bad/ used as is; ``missing``: the instance path does not exist;
     ``files``: extra files next to the instance (CSV series); ``outside``: files one folder up.
     ``field``: the dotted field path the message must name (None: a file-level error).
-    ``fragments``: texts the message must contain (case-insensitive).
+    ``fragments``: texts the message must contain (case-insensitive);
+    ``exact``: the whole line after ``error: FILE: `` (field and message), when given.
     """
 
     mutate: Callable[[dict], None] | None = None
@@ -146,6 +147,7 @@ class Case:
     fragments: tuple[str, ...] = ()
     files: dict[str, str] = dc_field(default_factory=dict)
     outside: dict[str, str] = dc_field(default_factory=dict)
+    exact: str | None = None
 
 
 def xfail(reason: str):
@@ -246,6 +248,30 @@ CASES = [
                  id="change-from-period-outside-horizon"),
     pytest.param(Case(setp("measures", {"m": {"changes": [{"path": "case_types.zz.hours_per_case", "op": "scale", "value": 0.9}]}}),
                       field="measures.m.changes.0.path", fragments=("zz",)), id="change-path-unknown"),
+    pytest.param(Case(chain(setp("horizon", {"start": "9999-W50", "periods": 10, "grain": "week"})), field="horizon",
+                      exact="horizon: 10 week periods from 9999-W50 run past the year 9999; expected a horizon that ends by 9999-W52"),
+                 id="week-horizon-past-9999"),
+    pytest.param(Case(setp("horizon", {"start": "9999-10", "periods": 6}), field="horizon",
+                      exact="horizon: 6 month periods from 9999-10 run past the year 9999; expected a horizon that ends by 9999-12"),
+                 id="month-horizon-past-9999"),
+    pytest.param(Case(setp("case_types.x.follow_on", {"source_types": ["x"], "share_of_grants": 0.5}),
+                      field="case_types.x.follow_on.lag_months",
+                      exact="case_types.x.follow_on.lag_months: follow-on cycle with a lag of 0 periods ('x' follows on itself): "
+                            "the inflow would depend on itself in the same period; expected lag_months of at least one period on a "
+                            "link of the cycle"), id="follow-on-self-loop-lag-0"),
+    pytest.param(Case(chain(setp("case_types.y", {**BASE["case_types"]["x"], "follow_on": {"source_types": ["x"], "share_of_grants": 0.5,
+                                                                                           "lag_months": 0}}),
+                            setp("case_types.x.follow_on", {"source_types": ["y"], "share_of_grants": 0.5, "lag_months": 0})),
+                      field="case_types.x.follow_on.lag_months",
+                      exact="case_types.x.follow_on.lag_months: follow-on cycle with a lag of 0 periods (x <- y <- x): the inflow "
+                            "would depend on itself in the same period; expected lag_months of at least one period on a link of the "
+                            "cycle"), id="follow-on-cycle-lag-0"),
+    # --- magnitudes (planner.instance.magnitudes): solve and validate refuse them before building ---
+    pytest.param(Case(setp("budget", {"total_eur": 5e15}), field="budget.total_eur",
+                      exact="budget.total_eur: 5000000000000000.0 is too large to solve reliably; expected 0 or a magnitude between "
+                            "1e-09 and 1e+12"), id="magnitude-too-large"),
+    pytest.param(Case(setp("case_types.x.inflow", [1, 1, 1e-12, 1, 1, 1]), field="case_types.x.inflow.2",
+                      fragments=("too small",)), id="magnitude-too-small-in-series"),
     # --- CSV series ---
     pytest.param(Case(setp("case_types.x.inflow", "../outside.csv"), outside={"outside.csv": csv_text()},
                       field="case_types.x.inflow", fragments=("leaves the instance's folder",)), id="csv-outside-folder"),
@@ -294,6 +320,7 @@ SUBPROCESS = {
     "top-level-list",
     "alias-bomb",
     "file-does-not-exist",
+    "week-horizon-past-9999",
 }
 
 
@@ -328,6 +355,8 @@ def _check(case: Case, path: Path, code: int, out: str, err: str, run: Path) -> 
         assert f": {case.field}: " in line, f"field path {case.field!r} not in {line!r}"
     for fragment in case.fragments:
         assert fragment.lower() in line.lower(), f"{fragment!r} not in {line!r}"
+    if case.exact is not None:
+        assert line == f"error: {path}: {case.exact}", line
     assert not run.exists(), f"a run folder was written: {sorted(p.name for p in run.iterdir())}"
 
 
@@ -339,6 +368,17 @@ def test_bad_input(case: Case, request, tmp_path, capsys):
     code = main(["solve", str(path), "--out", str(run)])
     captured = capsys.readouterr()
     _check(case, path, code, captured.out, captured.err, run)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_validate_refuses_what_solve_refuses(case: Case, request, tmp_path, capsys):
+    """``planner validate`` runs every check ``solve`` runs before building a model: each case of
+    the corpus gives validate the same one line and exit code 2."""
+    case_id = request.node.callspec.id
+    path = _instance_path(case, case_id, tmp_path)
+    code = main(["validate", str(path)])
+    captured = capsys.readouterr()
+    _check(case, path, code, captured.out, captured.err, tmp_path / "run")
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.id in SUBPROCESS])

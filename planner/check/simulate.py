@@ -17,6 +17,10 @@ the remaining freedom is resolved by stages that mimic how the chain works witho
 Every stage also carries a tiny weight on the overdue variables, so notices (which cost IND
 hours and penalties) are counted at their FIFO value. Each stage fixes what it decided before
 the next one runs, so the result is the rule, not an optimum.
+
+An infeasible status quo (a budget or a pool's hours that the rules' decisions cannot keep) raises
+:class:`~planner.errors.InfeasibleError` with the diagnosis of :mod:`planner.solver.diagnose` run on
+the model with the rules' decisions fixed: which limit must give and by how much, as ``solve`` says.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import time
 import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from planner.errors import InfeasibleError
+from planner.instance.load import check_before_build
 from planner.model import build_model
 from planner.model.objective import STAGES
 from planner.solver.highs import SolveInfo, run_highs
@@ -90,9 +96,16 @@ def simulate(d, commit_periods: int | None = None):
     """The status quo of instance ``d`` as a :class:`planner.outputs.results.Plan` (objective mode 'simulate')."""
     from planner.outputs.results import Plan
 
+    check_before_build(d)
     t0 = time.perf_counter()
     m = build_model(d)
     build = time.perf_counter() - t0
-    info = simulate_model(m, d)
+    try:
+        info = simulate_model(m, d)
+    except InfeasibleError as e:  # say what must give, as solve does: the diagnosis with the rules' decisions fixed
+        from planner.solver.diagnose import diagnose
+
+        diagnosis = diagnose(d, prepare=lambda model: fix_status_quo_decisions(model, d))
+        raise InfeasibleError(diagnosis.message(fallback=str(e)), diagnosis=diagnosis) from None
     info.build_seconds = build
     return Plan.from_model(m, d, info, "simulate", commit_periods)

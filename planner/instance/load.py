@@ -10,6 +10,7 @@ from pathlib import Path
 
 from planner.errors import InputError
 from planner.instance.loading import InstanceData, load_raw, validate_dict
+from planner.instance.magnitudes import check_magnitudes
 from planner.instance.measures import apply_package
 from planner.instance.overrides import apply_assignments
 
@@ -29,3 +30,10 @@ def load_instance(path, overrides: list[str] | None = None, package: str | None 
     if package:
         return apply_package(raw, package, path)
     return validate_dict(raw, path)
+
+
+def check_before_build(d: InstanceData) -> None:
+    """Every check of a validated instance that ``solve``, ``simulate``, the diagnosis and a batch
+    run before they build a model (today: the magnitudes, :mod:`planner.instance.magnitudes`);
+    ``planner validate`` runs it too, so an instance it calls valid is never refused later."""
+    check_magnitudes(d)

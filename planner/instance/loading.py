@@ -333,6 +333,7 @@ def check_references(inst: Instance, grid: TimeGrid) -> None:
             for src in ct.follow_on.source_types:
                 if src not in inst.case_types:
                     raise InputError(f"case_types.{k}.follow_on.source_types", f"unknown case type '{src}'; expected one of {sorted(inst.case_types)}")
+    check_follow_on_cycles(inst, grid)
     for loc_id, loc in inst.locations.items():
         if loc.region not in inst.regions:
             raise InputError(f"locations.{loc_id}.region", f"unknown region '{loc.region}'")
@@ -380,6 +381,37 @@ def check_references(inst: Instance, grid: TimeGrid) -> None:
                 node = node[part]
             if ch.from_period is not None and grid.index(ch.from_period) is None:
                 raise InputError(f"measures.{m_id}.changes.{i}.from_period", f"expected a period of the horizon {grid.labels[0]}..{grid.labels[-1]}")
+
+
+def check_follow_on_cycles(inst: Instance, grid: TimeGrid) -> None:
+    """No case type's follow-on inflow may depend on itself in the same period: a cycle of
+    follow-on links (a self-loop included) whose lags all round to 0 periods."""
+    same_period = {
+        k: [s for s in ct.follow_on.source_types if s in inst.case_types]
+        for k, ct in inst.case_types.items()
+        if ct.follow_on is not None and grid.whole_periods(ct.follow_on.lag_months) == 0
+    }
+    state: dict[str, str] = {}
+
+    def visit(k, path):
+        state[k] = "open"
+        for src in same_period.get(k, ()):
+            if state.get(src) == "open":
+                cycle = path[path.index(src):] + [src]
+                first = cycle[0]
+                links = " <- ".join(cycle) if len(cycle) > 2 else f"'{first}' follows on itself"
+                raise InputError(
+                    f"case_types.{first}.follow_on.lag_months",
+                    f"follow-on cycle with a lag of 0 periods ({links}): the inflow would depend on itself in the same "
+                    "period; expected lag_months of at least one period on a link of the cycle",
+                )
+            if src not in state:
+                visit(src, path + [src])
+        state[k] = "done"
+
+    for k in same_period:
+        if k not in state:
+            visit(k, [k])
 
 
 # --- entry points --------------------------------------------------------------------------

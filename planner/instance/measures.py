@@ -13,6 +13,7 @@ from __future__ import annotations
 from planner.errors import InputError
 from planner.instance.loading import InstanceData, validate_dict
 from planner.instance.overrides import apply_change
+from planner.instance.timegrid import make_grid
 
 NO_PACKAGE = "none"
 
@@ -80,3 +81,40 @@ def package_in_force(raw: dict, package: str, source=None) -> dict:
     except InputError as e:
         raise e.with_file(str(source or "<instance>")) from None
     return measures_in_force(raw, names, source)
+
+
+def apply_changes(raw: dict, changes: list[dict]) -> dict:
+    """The instance ``raw`` (plain data) with ``changes`` applied in order: dicts with path, op,
+    value, from_period and field (the batch field that asks for it, named in errors); a change of
+    :data:`PACKAGE_PATH` puts that package in force after the other changes (as ``planner solve
+    --set ... --package``). Not validated: the caller validates the result."""
+    package = None
+    for ch in changes:
+        if ch["path"] == PACKAGE_PATH:
+            package = ch
+            continue
+        index = None
+        if ch.get("from_period") is not None:
+            index = period_index(raw, ch["from_period"], ch.get("field") or ch["path"])
+        raw = apply_change(raw, ch["path"], ch["op"], ch["value"], index, field=ch.get("field"))
+    if package is not None:
+        try:
+            raw = package_in_force(raw, package["value"])
+        except InputError as e:
+            if e.field == "--package":
+                raise InputError(package.get("field") or PACKAGE_PATH, e.message) from None
+            raise
+    return raw
+
+
+def period_index(raw: dict, label: str, field: str) -> int:
+    """The position of period ``label`` in the horizon of ``raw`` (a change's ``from_period``)."""
+    h = raw.get("horizon") or {}
+    try:
+        grid = make_grid(h.get("grain", "month"), h["start"], h["periods"])
+    except Exception:
+        raise InputError(field, "cannot read the horizon to place from_period") from None
+    index = grid.index(str(label))
+    if index is None:
+        raise InputError(f"{field}.from_period", f"expected a period of the horizon {grid.labels[0]}..{grid.labels[-1]}, got '{label}'")
+    return index

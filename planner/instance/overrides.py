@@ -21,6 +21,7 @@ import math
 import yaml
 
 from planner.errors import InputError
+from planner.instance.yamlio import load_value
 
 OPS = ("set", "scale", "add")
 
@@ -28,7 +29,8 @@ OPS = ("set", "scale", "add")
 def parse_assignment(text: str, field: str = "--set") -> tuple[str, str, object]:
     """``path=value``, ``path*=factor`` or ``path+=amount`` -> (path, op, value).
 
-    The value is read as YAML: ``1.2``, ``[1, 2]``, ``true``, ``spoor4``.
+    The value is read as YAML (:func:`planner.instance.yamlio.load_value`): ``1.2``, ``1e9``, ``[1, 2]``,
+    ``true``, ``spoor4``.
     """
     path, sep, value = text.partition("=")
     path = path.strip()
@@ -40,7 +42,7 @@ def parse_assignment(text: str, field: str = "--set") -> tuple[str, str, object]
     if not sep or not path:
         raise InputError(field, f"expected PATH=VALUE (e.g. case_types.spoor4.hours_per_case=25), got '{text}'")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else None
+        parsed = load_value(value) if value.strip() else None
     except yaml.YAMLError:
         raise InputError(field, f"cannot read the value of '{text}' (YAML syntax expected)") from None
     if parsed is None:
@@ -71,17 +73,22 @@ def _combine(old, op: str, value, field: str):
 
 
 def apply_change(raw: dict, path: str, op: str, value, from_index: int | None = None, field: str | None = None) -> dict:
-    """A copy of ``raw`` with one change applied; ``field`` names the change in errors."""
+    """A copy of ``raw`` with one change applied; ``field`` names the change in errors.
+
+    Only the mappings on the path are copied (a batch applies thousands of changes to one large
+    base instance); the copy shares every other value with ``raw``, so neither may be changed in
+    place afterwards (every caller validates the result, which reads it)."""
     field = field or path
     if op not in OPS:
         raise InputError(field, f"unknown operation '{op}'; expected one of {', '.join(OPS)}")
-    out = copy.deepcopy(raw)
+    out = dict(raw) if isinstance(raw, dict) else raw  # copies along the path only: the rest is shared with raw (both read-only)
     parts = path.split(".")
     node = out
     for depth, part in enumerate(parts[:-1]):
         if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
             where = ".".join(parts[:depth]) or "the instance"
             raise InputError(field, f"unknown path '{path}': no '{part}' under {where}")
+        node[part] = dict(node[part])
         node = node[part]
     leaf = parts[-1]
     if not isinstance(node, dict):

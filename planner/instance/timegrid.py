@@ -20,6 +20,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from planner.errors import InputError
+
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 WEEK_RE = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
 DAYS_PER_YEAR = 365.25
@@ -89,10 +91,18 @@ def _ordinal(grain: str, label: str) -> int:
     return dt.date.fromisocalendar(int(y), int(w), 1).toordinal() // 7
 
 
+LAST_YEAR = 9999
+"""Periods end with the calendar: Python's dates (and four-digit labels) stop at 31 December 9999."""
+
+
 def make_grid(grain: str, start: str, periods: int) -> TimeGrid:
+    """The grid of ``periods`` periods from ``start``; a horizon that runs past the year
+    :data:`LAST_YEAR` is an :class:`~planner.errors.InputError` naming ``horizon``."""
     labels, nights, years = [], [], []
     if grain == "month":
         y, m = (int(x) for x in MONTH_RE.match(start).groups())
+        if (y * 12 + m - 1) + periods - 1 > LAST_YEAR * 12 + 11:
+            _past_last_year(start, periods, grain, f"{LAST_YEAR}-12")
         for _ in range(periods):
             labels.append(f"{y:04d}-{m:02d}")
             nights.append(float(calendar.monthrange(y, m)[1]))
@@ -100,11 +110,20 @@ def make_grid(grain: str, start: str, periods: int) -> TimeGrid:
             y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     else:
         y, w = (int(x) for x in WEEK_RE.match(start).groups())
-        day = dt.date.fromisocalendar(y, w, 1)
-        for _ in range(periods):
-            iy, iw, _ = day.isocalendar()
+        first = dt.date.fromisocalendar(y, w, 1).toordinal()
+        last_monday = dt.date.fromisocalendar(LAST_YEAR, 52, 1).toordinal()  # 9999 has 52 ISO weeks
+        if first + 7 * (periods - 1) > last_monday:
+            _past_last_year(start, periods, grain, f"{LAST_YEAR}-W52")
+        for i in range(periods):
+            iy, iw, _ = dt.date.fromordinal(first + 7 * i).isocalendar()
             labels.append(f"{iy:04d}-W{iw:02d}")
             nights.append(7.0)
             years.append(iy)
-            day += dt.timedelta(days=7)
     return TimeGrid(grain, tuple(labels), tuple(nights), tuple(years))
+
+
+def _past_last_year(start: str, periods: int, grain: str, last: str):
+    raise InputError(
+        "horizon",
+        f"{periods} {grain} periods from {start} run past the year {LAST_YEAR}; expected a horizon that ends by {last}",
+    )

@@ -1,5 +1,12 @@
 """Safe YAML reading: ``yaml.SafeLoader`` only, with caps on file size and alias expansion.
 
+:class:`Loader` is ``yaml.SafeLoader`` with one more implicit resolver: numbers in scientific
+notation without a dot or without a sign on the exponent (``5e9``, ``1E-3``, ``2.5e6``) are floats,
+as in YAML 1.2 (PyYAML's YAML 1.1 resolver reads them as strings; only ``1.0e+9`` was a number).
+Dates (``2022-01``, ``2022-W01``), names and every other string stay strings; a mapping key in
+scientific notation (a region or case type named ``1e3``) stays a string too. It constructs
+nothing but plain data, exactly as ``yaml.safe_load`` does.
+
 A YAML alias bomb ("billion laughs") composes into a small node graph that expands
 exponentially once traversed; we measure the expanded size on the node graph (memoised, so the
 check itself is linear) and refuse documents above :data:`MAX_EXPANDED_NODES`.
@@ -7,6 +14,7 @@ check itself is linear) and refuse documents above :data:`MAX_EXPANDED_NODES`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -14,6 +22,41 @@ import yaml
 from planner.errors import InputError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+
+FLOAT_TAG = "tag:yaml.org,2002:float"
+SCIENTIFIC = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
+"""A number in scientific notation: ``5e9``, ``-1E-3``, ``2.5e+6``, ``.5e1``."""
+
+
+class Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads scientific notation (``5e9``) as a float."""
+
+    def construct_mapping(self, node, deep=False):
+        for key_node, _ in node.value:  # keys are names: '1e3' as a key stays the string it reads
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == FLOAT_TAG and SCIENTIFIC.match(key_node.value):
+                key_node.tag = "tag:yaml.org,2002:str"
+        return super().construct_mapping(node, deep=deep)
+
+
+Loader.add_implicit_resolver(FLOAT_TAG, SCIENTIFIC, list("-+0123456789."))
+
+
+class Dumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that quotes strings :class:`Loader` would read as numbers (``'5e9'``), so
+    a file written with it (``instance.resolved.yaml``) reads back as it was."""
+
+
+Dumper.add_implicit_resolver(FLOAT_TAG, SCIENTIFIC, list("-+0123456789."))
+
+
+def dump_yaml(data, **options) -> str:
+    """``yaml.safe_dump`` with :class:`Dumper`."""
+    return yaml.dump(data, Dumper=Dumper, **options)
+
+
+def load_value(text: str):
+    """One YAML value (a ``--set`` value) read with :class:`Loader`: ``1e9`` is a number."""
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a yaml.SafeLoader
 MAX_EXPANDED_NODES = 2_000_000
 
 
@@ -56,7 +99,7 @@ def load_yaml(path: Path, what: str = "instance"):
     text = read_text(path, what)
     loader = None
     try:
-        loader = yaml.SafeLoader(text)  # checks the characters: inside the try
+        loader = Loader(text)  # checks the characters: inside the try
         node = loader.get_single_node()
         if node is None:
             raise InputError("", f"the {what} is empty; expected a YAML mapping", file=str(path))

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
+from planner.instance.yamlio import dump_yaml
 from planner.model import cases, chain, objective, placement, reception, staff
 from planner.model.common import clean
 from planner.outputs.quarter import default_commit_periods, plan_quarter
@@ -225,4 +225,4 @@ def resolved_yaml(d) -> str:
         node[leaf] = [_r(v) for v in values]
     header = f"# resolved instance '{d.name}': every default filled in, every series one value per period\n"
     header += f"# periods: {', '.join(d.grid.labels)}\n"
-    return header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=120)
+    return header + dump_yaml(raw, sort_keys=False, allow_unicode=True, width=120)

@@ -279,10 +279,10 @@ def diagnose(d, time_limit: float | None = None, prepare=None, with_iis: bool | 
     """
     from pyomo.contrib.solver.solvers.highs import Highs
 
-    from planner.instance.magnitudes import check_magnitudes
+    from planner.instance.load import check_before_build
     from planner.solver.highs import SolveInfo, run_highs
 
-    check_magnitudes(d)
+    check_before_build(d)
     t0 = time.perf_counter()
     m = build_model(d)
     if prepare is not None:

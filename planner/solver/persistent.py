@@ -31,10 +31,9 @@ from pyomo.core.expr.visitor import identify_mutable_parameters
 
 from planner.errors import InputError, SolveError
 from planner.instance.loading import validate_dict
-from planner.instance.measures import PACKAGE_PATH, package_in_force
-from planner.instance.overrides import apply_change
+from planner.instance.load import check_before_build
+from planner.instance.measures import apply_changes
 from planner.instance.structure import signature, signature_difference
-from planner.instance.timegrid import make_grid
 from planner.model import build_model, model_data
 from planner.model.objective import STAGES
 from planner.solver.highs import SolveInfo, objective_scale, run_highs
@@ -235,24 +234,7 @@ class Resolver:
         """The base instance with ``changes`` (dicts: path, op, value, from_period, field); a
         change of :data:`~planner.instance.measures.PACKAGE_PATH` puts that package in force after the
         other changes (as ``planner solve --set ... --package``)."""
-        raw = self.base_raw
-        package = None
-        for ch in changes:
-            if ch["path"] == PACKAGE_PATH:
-                package = ch
-                continue
-            index = None
-            if ch.get("from_period") is not None:
-                index = _period_index(raw, ch["from_period"], ch.get("field") or ch["path"])
-            raw = apply_change(raw, ch["path"], ch["op"], ch["value"], index, field=ch.get("field"))
-        if package is not None:
-            try:
-                raw = package_in_force(raw, package["value"])
-            except InputError as e:
-                if e.field == "--package":
-                    raise InputError(package.get("field") or PACKAGE_PATH, e.message) from None
-                raise
-        return raw
+        return apply_changes(self.base_raw, changes)
 
     # -- the live model ------------------------------------------------------------------------
 
@@ -307,6 +289,7 @@ class Resolver:
         try:
             raw = self.variant(changes)
             d = validate_dict(raw)
+            check_before_build(d)  # as solve does (planner batch checks every variant before the first solve)
         except InputError as e:
             e.file = None
             return Outcome("bad_input", str(e), timings=_total(timings, t_start))
@@ -463,15 +446,3 @@ def _total(timings: dict, t_start: float) -> dict:
     timings = dict(timings)
     timings["total_seconds"] = time.perf_counter() - t_start
     return timings
-
-
-def _period_index(raw: dict, label: str, field: str) -> int:
-    h = raw.get("horizon") or {}
-    try:
-        grid = make_grid(h.get("grain", "month"), h["start"], h["periods"])
-    except Exception:
-        raise InputError(field, "cannot read the horizon to place from_period") from None
-    index = grid.index(str(label))
-    if index is None:
-        raise InputError(f"{field}.from_period", f"expected a period of the horizon {grid.labels[0]}..{grid.labels[-1]}, got '{label}'")
-    return index

@@ -30,7 +30,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from planner.errors import InfeasibleError, InputError, LimitError, SolveError
-from planner.instance.magnitudes import check_magnitudes
+from planner.instance.load import check_before_build
 from planner.model import build_model
 from planner.model.common import COST_UNIT
 from planner.model.objective import STAGES
@@ -182,7 +182,7 @@ def solve(
     mode = objective or d.instance.objective.mode
     if polish_seconds and mode != "weighted":
         raise InputError("--polish-cost", "only with the weighted objective (the lexicographic one minimises cost in its last stage)")
-    check_magnitudes(d)
+    check_before_build(d)
     t0 = time.perf_counter()
     m = build_model(d)
     build_seconds = time.perf_counter() - t0

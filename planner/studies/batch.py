@@ -40,6 +40,7 @@ from planner.solver.persistent import Outcome, Resolver
 from planner.studies.batchfile import (
     batch_key,
     check_packages,
+    check_variants,
     dispatch_order,
     load_batch,
 )
@@ -92,6 +93,7 @@ def _prepare(batch_path: Path):
     base_raw, base = _base(base_path)
     try:
         check_packages(specs, base)
+        check_variants(specs, base_raw, base)  # everything short of solving, before the first solve
         if batch.polish_cost and (batch.objective or base.instance.objective.mode) != "weighted":
             raise InputError("polish_cost", "only with the weighted objective (the lexicographic one minimises cost in its last stage)")
     except InputError as e:
