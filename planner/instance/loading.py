@@ -277,7 +277,8 @@ def _csv_series(ref: str, path: str, grid: TimeGrid, base: Path | None, horizon:
         raise InputError(path, f"CSV '{name}' has no column '{column}'")
     periods = [str(p).strip() for p in frame["period"]]
     if not 1 <= len(periods) <= grid.T or periods != list(grid.labels[: len(periods)]):
-        raise InputError(path, f"CSV '{name}' must list the horizon's periods {grid.labels[0]}.. in order, one per row (at most {grid.labels[-1]})")
+        last = grid.labels[(grid.T if horizon is None else horizon) - 1]
+        raise InputError(path, f"CSV '{name}' must list the horizon's periods {grid.labels[0]}..{last} in order, one per row")
     out = pd.to_numeric(frame[column], errors="coerce").astype(float).tolist()
     for label, v in zip(periods, out):
         if not math.isfinite(v) or v < 0:
