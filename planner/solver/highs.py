@@ -165,6 +165,20 @@ def interruptible(highs_of):
         raise KeyboardInterrupt
 
 
+def _call(opt: Highs, m, limit, mip_gap, solver_options):
+    """``opt.solve`` with the project's options; Ctrl-C stops it (:func:`interruptible`)."""
+    with interruptible(lambda: getattr(opt, "_solver_model", None)):
+        return opt.solve(
+            m,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            time_limit=limit,
+            rel_gap=mip_gap,
+            threads=1,
+            solver_options={**HIGHS_OPTIONS, **(solver_options or {})},
+        )
+
+
 def run_highs(
     opt: Highs,
     m,
@@ -200,16 +214,7 @@ def run_highs(
     t0 = time.perf_counter()
 
     def call(limit):
-        with interruptible(lambda: getattr(opt, "_solver_model", None)):
-            return opt.solve(
-                m,
-                load_solutions=False,
-                raise_exception_on_nonoptimal_result=False,
-                time_limit=limit,
-                rel_gap=mip_gap,
-                threads=1,
-                solver_options={**HIGHS_OPTIONS, **(solver_options or {})},
-            )
+        return _call(opt, m, limit, mip_gap, solver_options)
 
     restarted = False
     try:

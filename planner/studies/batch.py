@@ -207,6 +207,15 @@ def _dask_task(payload: tuple, changes: list) -> tuple[Outcome, str]:
         return resolver.solve_variant(changes), worker_label()
 
 
+def _probe(address: str) -> None:
+    """Refuse at once a TCP address where nothing listens (dask would retry until its timeout)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme in ("tcp", "tls") and parts.hostname and parts.port:
+        socket.create_connection((parts.hostname, parts.port), timeout=CONNECT_SECONDS).close()
+
+
 class DaskExecutor:
     def __init__(self, base_raw: dict, options: dict, key: str, address: str):
         try:
@@ -214,6 +223,7 @@ class DaskExecutor:
         except ImportError:  # pragma: no cover - a declared dependency
             raise BatchError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
         try:
+            _probe(address)
             self.client = Client(address, timeout=f"{CONNECT_SECONDS}s")
         except (OSError, TimeoutError, ValueError) as e:
             # before the batch folder is made: bad input (exit 2), nothing left behind
