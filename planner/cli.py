@@ -7,6 +7,11 @@
     planner evaluate RUN_DIR
     planner batch BATCH [--workers N] [--scheduler ADDRESS] [--out DIR] [--resume]
     planner schema
+    planner --version
+
+Every command that writes checks its ``--out`` first (``planner.outputs.runfolder.check_target``):
+a new folder, an empty one or a folder of the same kind that planner wrote (its ``run.json``);
+anything else is exit 2 before any work.
 
 Exit codes: 0 success; 2 bad input (one line on stderr naming file, field and expectation);
 3 infeasible or unbounded (the message says which budget or IND hours must give and by how much;
@@ -83,6 +88,8 @@ def _cmd_solve(args) -> int:
     from planner.instance.load import load_instance
     from planner.solver.solve import solve
 
+    if args.out and not args.diagnose:
+        _check_out(args.out, "run")  # before anything is loaded or solved
     if args.choose_measures:
         return _choose(args)
     d = load_instance(args.instance, overrides=args.set, package=args.package)
@@ -98,7 +105,7 @@ def _cmd_solve(args) -> int:
             print(f"error: {diagnosis.message()}", file=sys.stderr)
             return 3
         return 0
-    out = Path(args.out) if args.out else Path("results") / _run_name(d, args.package)
+    out = Path(args.out) if args.out else _check_out(Path("results") / _run_name(d, args.package), "run")
     plan = solve(
         d,
         objective=args.objective,
@@ -107,9 +114,17 @@ def _cmd_solve(args) -> int:
         commit_periods=args.commit_periods,
         polish_seconds=args.polish_cost,
     )
-    plan.write(out)
+    plan.write(out, args.command_line)
     _report(plan, out)
     return 0
+
+
+def _check_out(out, kind: str) -> Path:
+    """``--out`` (or the default folder) may be written: new, empty or the tool's own folder of
+    this kind (:func:`planner.outputs.runfolder.check_target`); exit 2 otherwise."""
+    from planner.outputs.runfolder import check_target
+
+    return check_target(Path(out), kind)
 
 
 def _report(plan, out) -> None:
@@ -141,9 +156,9 @@ def _choose(args) -> int:
     if args.set:
         raw = apply_assignments(validate_dict(raw, path).instance.model_dump(), args.set)
     names = [n.strip() for n in args.measures.split(",") if n.strip()] if args.measures else None
+    out = Path(args.out) if args.out else _check_out(Path("results") / f"{validate_dict(raw, path).name}-chosen", "run")
     plan = choose_and_report(raw, path, names, args.time_limit, args.mip_gap, args.commit_periods)
-    out = Path(args.out) if args.out else Path("results") / f"{plan.data.name}-chosen"
-    plan.write(out)
+    plan.write(out, args.command_line)
     _report(plan, out)
     c = plan.kpis["choose_measures"]
     print(f"chosen measures: {', '.join(c['chosen']) or 'none'}")
@@ -159,10 +174,12 @@ def _cmd_simulate(args) -> int:
     from planner.check.simulate import simulate
     from planner.instance.load import load_instance
 
+    if args.out:
+        _check_out(args.out, "run")  # before anything is loaded
     d = load_instance(args.instance, overrides=args.set, package=args.package)
-    out = Path(args.out) if args.out else Path("results") / f"{_run_name(d, args.package)}-status-quo"
+    out = Path(args.out) if args.out else _check_out(Path("results") / f"{_run_name(d, args.package)}-status-quo", "run")
     plan = simulate(d, commit_periods=args.commit_periods)
-    plan.write(out)
+    plan.write(out, args.command_line)
     _report(plan, out)
     return 0
 
@@ -183,9 +200,9 @@ def _cmd_compare(args) -> int:
     packages = [p.strip() for p in args.packages.split(",") if p.strip()]
     if not packages:
         raise InputError("--packages", "expected a comma-separated list of packages, e.g. none,letter,all")
-    out = Path(args.out) if args.out else Path("results") / f"{Path(args.instance).stem}-compare"
+    out = _check_out(Path(args.out) if args.out else Path("results") / f"{Path(args.instance).stem}-compare", "compare")
     kwargs = {"time_limit": args.time_limit, "mip_gap": args.mip_gap, "polish_seconds": args.polish_cost}
-    table, _ = compare(args.instance, packages, out, status_quo=not args.no_status_quo, solve_kwargs=kwargs)
+    table, _ = compare(args.instance, packages, out, status_quo=not args.no_status_quo, solve_kwargs=kwargs, command=args.command_line)
     print(terminal_table(table))
     print(f"written to {out}")
     return 0
@@ -207,7 +224,7 @@ def _cmd_batch(args) -> int:
         return 0
 
     try:
-        report = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler, out=args.out, resume=args.resume)
+        report = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler, out=args.out, resume=args.resume, command=args.command_line)
     except BatchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -227,7 +244,10 @@ def _cmd_schema(args) -> int:
 
 
 def make_parser() -> argparse.ArgumentParser:
+    from planner.outputs.runfolder import tool_version
+
     p = _Parser(prog="planner", description="Capacity planner for an asylum chain (Pyomo + HiGHS).")
+    p.add_argument("--version", action="version", version=f"planner {tool_version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     v = sub.add_parser("validate", help="check an instance and summarise it")
@@ -314,7 +334,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
+    args.command_line = ["planner", *argv]  # kept in the run folder's run.json
     try:
         return args.func(args)
     except InputError as e:

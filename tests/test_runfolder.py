@@ -21,7 +21,9 @@ def dead_pid() -> int:
 
 
 def files(folder):
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """The folder's files but its run.json marker (every run folder has one)."""
+    assert (folder / rf.MARKER).is_file()
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != rf.MARKER}
 
 
 def test_new_folder_then_replace(tmp_path):

@@ -19,7 +19,7 @@ from planner.instance.yamlio import dump_yaml
 from planner.model import cases, chain, objective, placement, reception, staff
 from planner.model.common import clean
 from planner.outputs.quarter import default_commit_periods, plan_quarter
-from planner.outputs.runfolder import write_run_folder
+from planner.outputs.runfolder import check_target, write_run_folder
 
 TABLE_FILES = ("ind_cases", "staff", "retraining", "reception", "locations", "placement", "costs", "chain", "plan_quarter")
 
@@ -159,8 +159,12 @@ class Plan:
         timings = {"build_seconds": round(info.build_seconds, 3), "solve_seconds": round(info.solve_seconds, 3)}
         return cls(d, kpis, tables, m, timings)
 
-    def write(self, folder) -> Path:
-        """Write the run folder atomically (:mod:`planner.outputs.runfolder`); returns its path."""
+    def write(self, folder, command: list | None = None) -> Path:
+        """Write the run folder atomically (:mod:`planner.outputs.runfolder`); returns its path.
+
+        ``command``: the command line that made it, kept in the folder's ``run.json``. An existing
+        ``folder`` is replaced only if it is a run folder (``runfolder.check_target``)."""
+        check_target(folder, "run")  # before the report's figures are drawn
         files = {
             "instance.resolved.yaml": resolved_yaml(self.data),
             "kpis.json": json_text(self.kpis),
@@ -173,7 +177,7 @@ class Plan:
         )
 
         files.update(report_files(self))
-        return write_run_folder(folder, files)
+        return write_run_folder(folder, files, command)
 
 
 def horizon_only(tables: dict[str, pd.DataFrame], d) -> dict[str, pd.DataFrame]:

@@ -14,18 +14,26 @@ at most hidden ``.X.tmp-*`` / ``.X.old-*`` siblings. Every write first removes s
 process is gone (:func:`clean_stale`); a ``.X.old-*`` folder left between the two renames of the
 fallback (``X`` missing) is the previous complete run and is renamed back to ``X``. Siblings of a
 process that is still running (a concurrent write) are left alone.
+
+A folder is replaced only when the tool wrote it (:func:`check_target`): every run folder holds
+a small ``run.json`` marker (tool version, command line, kind: ``run``, ``compare`` or ``batch``),
+and every command checks its ``--out`` with :func:`check_target` before any work starts.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import json
 import os
 import re
 import secrets
 import shutil
+import tempfile
 import time
 from pathlib import Path
+
+from planner.errors import InputError
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -125,9 +133,14 @@ def clean_stale(target: Path) -> list[Path]:
     return removed
 
 
-def write_run_folder(target, files: dict[str, str | bytes]) -> Path:
-    """Write ``files`` (name -> text or bytes) as the folder ``target``, atomically (module docstring)."""
+def write_run_folder(target, files: dict[str, str | bytes], command: list | None = None, kind: str = "run") -> Path:
+    """Write ``files`` (name -> text or bytes) as the folder ``target``, atomically (module docstring).
+
+    Adds the marker ``run.json`` (:func:`marker_text`); an existing ``target`` must pass
+    :func:`check_target` (an :class:`InputError` otherwise, before anything is written)."""
     target = Path(target)
+    check_target(target, kind)
+    files = {**files, MARKER: marker_text(kind, command)} if MARKER not in files else files
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target)
     token = secrets.token_hex(4)
@@ -156,3 +169,183 @@ def write_run_folder(target, files: dict[str, str | bytes]) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+# --- what may be replaced ---------------------------------------------------------------------
+
+MARKER = "run.json"
+"""The marker of a folder the tool wrote: ``{"tool", "version", "kind", "command"}``."""
+
+KINDS = ("run", "compare", "batch")
+
+RUN_FILES = frozenset(
+    {"instance.resolved.yaml", "kpis.json", "timings.json", "report.html", "plan.xlsx", MARKER}
+    | {f"{t}.csv" for t in ("ind_cases", "staff", "reception", "locations", "placement", "costs", "chain", "plan_quarter", "marginal_values")}
+)
+"""Every file a run folder of ``solve`` / ``simulate`` holds."""
+
+COMPARE_FILES = frozenset(
+    {"comparison.csv", "comparison.xlsx", "comparison.md", "overdue_per_month.png", "occupancy_vs_places.png", "cost_per_component.png", MARKER}
+)
+"""The files of a compare folder besides its run folders (one per package and ``status-quo/``)."""
+
+BATCH_FILES = frozenset(
+    {"batch.sqlite", "batch.sqlite-wal", "batch.sqlite-shm", "batch.sqlite-journal", "results.csv", "results.parquet", "series.parquet", MARKER}
+)
+"""The files of a batch folder besides ``summary/``."""
+
+
+def tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("planner")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree that is not installed
+        return "unknown"
+
+
+def marker_text(kind: str, command: list | None) -> str:
+    """``run.json``: the same for the same command (no time, no host), so reruns stay byte-identical."""
+    marker = {"tool": "planner", "version": tool_version(), "kind": kind, "command": list(command) if command is not None else None}
+    return json.dumps(marker, indent=2) + "\n"
+
+
+def write_marker(folder: Path, kind: str, command: list | None) -> Path:
+    """Write ``folder/run.json`` (atomically) into a folder that is written piece by piece (a batch)."""
+    target = Path(folder) / MARKER
+    tmp = target.parent / f".{MARKER}.tmp-{os.getpid()}"
+    try:
+        tmp.write_text(marker_text(kind, command), encoding="utf-8")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def read_marker(folder: Path) -> dict | None:
+    """The folder's ``run.json`` as a dict; None when it has none (or it is not the tool's)."""
+    try:
+        marker = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or marker.get("tool") != "planner" or marker.get("kind") not in KINDS:
+        return None
+    return marker
+
+
+_OWN_LEFTOVER = re.compile(r"^\.[^/]+\.(tmp|old)-\d+(-[0-9a-f]+)?$")
+
+
+def _visible(folder: Path) -> list[Path]:
+    """The folder's entries, without the hidden leftovers of the tool's own atomic writes
+    (``.NAME.tmp-<pid>[-<token>]``, e.g. a batch's ``.results.csv.tmp-<pid>``)."""
+    return [p for p in sorted(folder.iterdir()) if not _OWN_LEFTOVER.match(p.name)]
+
+
+def _foreign(folder: Path, allowed: frozenset, subfolders: str) -> str | None:
+    """The first entry of ``folder`` the tool does not write there (``subfolders``: 'runs', 'summary' or '')."""
+    for p in _visible(folder):
+        if p.is_dir() and not p.is_symlink():
+            if subfolders == "summary" and p.name == "summary":
+                continue
+            if subfolders == "runs" and why_not_a_folder_of(p, "run") is None:
+                continue
+            return f"{p.name}/"
+        if p.name not in allowed:
+            return p.name
+    return None
+
+
+def why_not_a_folder_of(folder: Path, kind: str) -> str | None:
+    """None when ``folder`` (an existing folder) is a ``kind`` folder the tool wrote; else why not.
+
+    A folder with a ``run.json`` marker of the same kind is the tool's. Folders written by earlier
+    versions have no marker: a run folder is accepted as the tool's when it holds ``kpis.json``
+    and ``instance.resolved.yaml`` and nothing but files a run folder holds (:data:`RUN_FILES`);
+    a compare folder when it holds ``comparison.csv``, only the comparison's files and run folders;
+    a batch folder when it holds ``batch.sqlite``, only the batch's files and ``summary/``.
+    """
+    folder = Path(folder)
+    marker = read_marker(folder)
+    if marker is not None:
+        if marker["kind"] != kind:
+            return f"is a {marker['kind']} folder of planner, not a {kind} folder"
+        return None
+    if (folder / MARKER).exists():
+        return f"its {MARKER} is not a planner marker"
+    legacy = {
+        "run": (("kpis.json", "instance.resolved.yaml"), RUN_FILES, ""),
+        "compare": (("comparison.csv",), COMPARE_FILES, "runs"),
+        "batch": (("batch.sqlite",), BATCH_FILES, "summary"),
+    }
+    needed, allowed, subfolders = legacy[kind]
+    missing = [n for n in needed if not (folder / n).is_file()]
+    if missing:
+        return f"is not a {kind} folder of planner (no {MARKER}; one of an older planner would hold {' and '.join(needed)})"
+    foreign = _foreign(folder, allowed, subfolders)
+    if foreign is not None:
+        return f"is not a {kind} folder of planner (no {MARKER}, and it holds {foreign}, which planner does not write)"
+    return None
+
+
+def _writable(folder: Path) -> bool:
+    """A folder can be made in ``folder`` (tried: permissions, read-only mounts, /proc; root passes
+    every permission test)."""
+    try:
+        probe = tempfile.mkdtemp(prefix=".planner-probe-", dir=folder)
+    except OSError:
+        return False
+    os.rmdir(probe)
+    return True
+
+
+def check_target(path, kind: str = "run", option: str = "--out", must_exist: bool = False) -> Path:
+    """Raise :class:`InputError` (naming ``option``) unless a ``kind`` write may go to ``path``.
+
+    ``path`` may be new (its parent is created: the nearest existing one must be a writable
+    folder), an empty folder, or a folder of the same kind the tool wrote
+    (:func:`why_not_a_folder_of`). Never the current folder, the root or a parent of the current
+    folder, a file, or a folder inside a file. ``must_exist``: the folder must be there already
+    (``batch --resume``). Returns ``path``. Called by every command that writes, before any work.
+    """
+    if kind not in KINDS:  # pragma: no cover - a programming error
+        raise ValueError(kind)
+    path = Path(path)
+
+    def fail(what: str):
+        raise InputError(option, f"{path}: {what}")
+
+    try:
+        real, cwd = path.resolve(), Path.cwd().resolve()
+    except (OSError, RuntimeError) as e:
+        fail(f"cannot be resolved ({e})")
+    if real == cwd:
+        fail("is the current folder; expected a folder of its own (e.g. results/NAME)")
+    if real == Path(real.anchor) or cwd.is_relative_to(real):
+        fail("is the root or a parent of the current folder; expected a folder of its own (e.g. results/NAME)")
+    if path.is_symlink():
+        fail(f"is a symbolic link; expected a new folder or a {kind} folder written by planner")
+    if path.exists() and not path.is_dir():
+        fail(f"is a file, not a folder; expected a new folder or a {kind} folder written by planner")
+    if path.is_dir():
+        try:
+            why = None
+            if must_exist or any(True for _ in path.iterdir()):  # an empty folder holds nothing to lose
+                why = why_not_a_folder_of(path, kind)
+        except OSError as e:
+            fail(f"cannot be read ({e.strerror})")
+        if why is not None:
+            fail(f"{why}; planner replaces only its own {kind} folders: choose another {option}")
+        if not _writable(real.parent) or (kind != "run" and not _writable(real)):
+            fail(f"is not writable (cannot create a folder in {real if kind != 'run' and not _writable(real) else real.parent})")
+        return path
+    if must_exist:
+        fail(f"no {kind} folder here to resume")
+    parent = real.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        fail(f"its parent {parent} is a file, not a folder")
+    if not _writable(parent):
+        fail(f"is not writable (cannot create a folder in {parent})")
+    return path

@@ -10,8 +10,12 @@ at a limit with a warning, :class:`~planner.errors.InfeasibleError`,
 
 from __future__ import annotations
 
+import logging
 import math
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
@@ -101,6 +105,80 @@ def _without_status(opt) -> bool:
     return _model_status_in(opt, "kUnknown", "kSolveError")
 
 
+def _in_highs_callback(frame) -> bool:
+    """The Python code running is a highspy callback, called from inside HiGHS's solve (where an
+    exception would not stop HiGHS)."""
+    while frame is not None:
+        if frame.f_code.co_name == "__internal_callback" and "highspy" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
+
+
+@contextmanager
+def interruptible(highs_of):
+    """Ctrl-C during the block stops HiGHS and then raises ``KeyboardInterrupt``.
+
+    HiGHS runs in C++ and never returns to Python's default SIGINT handling (Ctrl-C used to be
+    ignored until the time limit). Inside the block a SIGINT that arrives while HiGHS is solving
+    (Python runs only in highspy's callbacks then) calls ``cancelSolve()`` on
+    the highspy object ``highs_of()`` (None: not created yet); highspy's interrupt callbacks
+    (simplex, IPM, MIP; ``HandleUserInterrupt``, which Pyomo's Highs turns on) then stop the
+    solve within a fraction of a second; one that arrives in Python code (Pyomo passing the model
+    to HiGHS) raises ``KeyboardInterrupt`` at once. After the block ``KeyboardInterrupt`` is raised (whatever
+    the solve returned). Only in the main thread (elsewhere the block runs as is); the previous
+    handler is restored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hits = []
+
+    def on_sigint(signum, frame):
+        hits.append(signum)
+        if not _in_highs_callback(frame):  # Python code (Pyomo passing the model): stop right here
+            raise KeyboardInterrupt
+        h = highs_of()
+        if h is not None:
+            try:
+                h.HandleUserInterrupt = True  # a no-op when already on
+                h.cancelSolve()
+            except Exception:  # noqa: BLE001 - a highspy without cancelSolve: the solve runs on
+                pass
+
+    def quiet(record) -> bool:  # Pyomo warns about HiGHS's interrupt status: it is ours
+        return not (hits and "kInterrupt" in record.getMessage())
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    pyomo_log = logging.getLogger(Highs.__module__)
+    pyomo_log.addFilter(quiet)
+    try:
+        yield
+    except BaseException:
+        if hits:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        pyomo_log.removeFilter(quiet)
+    if hits:
+        raise KeyboardInterrupt
+
+
+def _call(opt: Highs, m, limit, mip_gap, solver_options):
+    """``opt.solve`` with the project's options; Ctrl-C stops it (:func:`interruptible`)."""
+    with interruptible(lambda: getattr(opt, "_solver_model", None)):
+        return opt.solve(
+            m,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            time_limit=limit,
+            rel_gap=mip_gap,
+            threads=1,
+            solver_options={**HIGHS_OPTIONS, **(solver_options or {})},
+        )
+
+
 def run_highs(
     opt: Highs,
     m,
@@ -136,15 +214,7 @@ def run_highs(
     t0 = time.perf_counter()
 
     def call(limit):
-        return opt.solve(
-            m,
-            load_solutions=False,
-            raise_exception_on_nonoptimal_result=False,
-            time_limit=limit,
-            rel_gap=mip_gap,
-            threads=1,
-            solver_options={**HIGHS_OPTIONS, **(solver_options or {})},
-        )
+        return _call(opt, m, limit, mip_gap, solver_options)
 
     restarted = False
     try:

@@ -25,6 +25,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from planner.model.common import COST_UNIT, clean
+from planner.solver.highs import interruptible
 
 COLUMNS = ["resource", "item", "period", "value_objective", "value_eur", "unit", "basis"]
 
@@ -38,13 +39,15 @@ def marginal_values(m, d) -> pd.DataFrame:
         v.fix(round(v.value or 0.0))
     basis = "LP duals with integer decisions fixed at the MIP optimum" if ints else "LP duals"
     try:
-        res = Highs().solve(
-            m,
-            load_solutions=False,
-            raise_exception_on_nonoptimal_result=False,
-            threads=1,
-            solver_options={"output_flag": False, "log_to_console": False},
-        )
+        opt = Highs()
+        with interruptible(lambda: getattr(opt, "_solver_model", None)):  # Ctrl-C stops it
+            res = opt.solve(
+                m,
+                load_solutions=False,
+                raise_exception_on_nonoptimal_result=False,
+                threads=1,
+                solver_options={"output_flag": False, "log_to_console": False},
+            )
         if res.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
             return pd.DataFrame(
                 [{"resource": "none", "item": "", "period": "", "value_objective": float("nan"), "value_eur": float("nan"), "unit": "", "basis": f"no duals: the LP ended with {res.termination_condition.name}"}],

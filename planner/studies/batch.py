@@ -36,6 +36,7 @@ from pathlib import Path
 from planner.errors import InputError
 from planner.instance.loading import InstanceData, load_raw, validate_dict
 from planner.instance.measures import PACKAGE_PATH
+from planner.outputs.runfolder import MARKER, check_target, write_marker
 from planner.solver.persistent import Outcome, Resolver
 from planner.studies.batchfile import (
     batch_key,
@@ -181,8 +182,14 @@ class PoolExecutor:
             raise BatchError("a worker process died (out of memory, or killed); finished variants are stored, run again with --resume") from None
 
     def close(self, cancel: bool = False) -> None:
+        if cancel:  # Ctrl-C or an error: stop the variants being solved (workers ignore SIGINT)
+            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+                proc.terminate()
         self.pool.shutdown(wait=not cancel, cancel_futures=True)
 
+
+CONNECT_SECONDS = 5
+"""How long ``--scheduler`` waits for the dask scheduler to answer."""
 
 _DASK_RESOLVERS: dict[str, Resolver] = {}
 _DASK_LOCK = threading.Lock()
@@ -202,6 +209,15 @@ def _dask_task(payload: tuple, changes: list) -> tuple[Outcome, str]:
         return resolver.solve_variant(changes), worker_label()
 
 
+def _probe(address: str) -> None:
+    """Refuse at once a TCP address where nothing listens (dask would retry until its timeout)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme in ("tcp", "tls") and parts.hostname and parts.port:
+        socket.create_connection((parts.hostname, parts.port), timeout=CONNECT_SECONDS).close()
+
+
 class DaskExecutor:
     def __init__(self, base_raw: dict, options: dict, key: str, address: str):
         try:
@@ -209,9 +225,11 @@ class DaskExecutor:
         except ImportError:  # pragma: no cover - a declared dependency
             raise BatchError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
         try:
-            self.client = Client(address, timeout="30s")
-        except (OSError, TimeoutError) as e:
-            raise BatchError(f"cannot reach the dask scheduler at {address}: {e}") from None
+            _probe(address)
+            self.client = Client(address, timeout=f"{CONNECT_SECONDS}s")
+        except (OSError, TimeoutError, ValueError) as e:
+            # before the batch folder is made: bad input (exit 2), nothing left behind
+            raise InputError("--scheduler", f"cannot reach a dask scheduler at {address} within {CONNECT_SECONDS} s ({' '.join(str(e).split())})") from None
         self.payload = self.client.scatter((key, base_raw, options), broadcast=True)
         workers = self.client.scheduler_info().get("workers", {})
         self.window = max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
@@ -239,8 +257,12 @@ def run_batch(
     out=None,
     resume: bool = False,
     progress: bool = True,
+    command: list | None = None,
 ) -> BatchReport:
-    """Solve the batch file ``batch_path``; returns what was done (the store holds the rows)."""
+    """Solve the batch file ``batch_path``; returns what was done (the store holds the rows).
+
+    The batch folder must be new, empty or this tool's batch folder (``runfolder.check_target``;
+    with ``resume`` it must exist); ``command`` (the command line) goes into its ``run.json``."""
     t_start = time.perf_counter()
     batch_path = Path(batch_path)
     batch, base_path, specs, base_raw = _prepare(batch_path)
@@ -249,16 +271,27 @@ def run_batch(
         options["polish_seconds"] = batch.polish_cost
     key = batch_key(base_raw, specs, options)
     folder = Path(out) if out else Path("results") / (batch.name or batch_path.stem)
-    store = BatchStore.open(folder, key, specs, resume, {"batch_file": batch_path, "base": base_path})
+    check_target(folder, "batch", must_exist=resume)  # the batch folder is the batch's own
+    cluster = DaskExecutor(base_raw, options, key, scheduler) if scheduler else None  # reachable before anything is written
     try:
+        store = BatchStore.open(folder, key, specs, resume, {"batch_file": batch_path, "base": base_path})
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
+    try:
+        if not (folder / MARKER).exists():  # a new batch folder, or one of an earlier version
+            write_marker(folder, "batch", command)
         done = store.done_ids()
         todo = [s for s in dispatch_order(specs) if s.id not in done]
         statuses: dict[str, int] = {}
+        if cluster is not None and not todo:
+            cluster.close()
         if todo:
             n = max(1, workers or os.cpu_count() or 1)
             n = min(n, len(todo)) if not scheduler else n
-            if scheduler:
-                executor = DaskExecutor(base_raw, options, key, scheduler)
+            if cluster is not None:
+                executor = cluster
             elif n == 1:
                 executor = InlineExecutor(base_raw, options)
             else:

@@ -49,11 +49,16 @@ def comparison_table(kpis_by_run: dict[str, dict]) -> pd.DataFrame:
     return frame
 
 
-def compare(instance_path, packages: list[str], out, status_quo: bool = True, solve_kwargs=None):
-    """Solve every package (and the status quo); write runs, table, workbook; return (table, plans)."""
+def compare(instance_path, packages: list[str], out, status_quo: bool = True, solve_kwargs=None, command: list | None = None):
+    """Solve every package (and the status quo); write runs, table, workbook; return (table, plans).
+
+    ``out`` must be new, empty or a compare folder written by planner (``runfolder.check_target``);
+    ``command``: the command line, kept in the ``run.json`` markers."""
     from planner.check.simulate import simulate
+    from planner.outputs.runfolder import MARKER, check_target, marker_text
     from planner.solver.solve import solve
 
+    check_target(out, "compare")
     path = Path(instance_path)
     raw = load_raw(path)
     datas = {pkg: apply_package(raw, pkg, path) for pkg in packages}  # all errors before any solve
@@ -65,8 +70,10 @@ def compare(instance_path, packages: list[str], out, status_quo: bool = True, so
         plans[STATUS_QUO] = simulate(apply_package(raw, "none", path))
     for pkg, d in datas.items():
         plans[pkg] = solve(d, **(solve_kwargs or {}))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text(marker_text("compare", command), encoding="utf-8")
     for name, plan in plans.items():
-        plan.write(out / name)
+        plan.write(out / name, command)
     table = comparison_table({name: plan.kpis for name, plan in plans.items()})
     table.to_csv(out / "comparison.csv", index=False, float_format="%.6f", lineterminator="\n")
     with pd.ExcelWriter(out / "comparison.xlsx", engine="openpyxl") as writer:
