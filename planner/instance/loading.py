@@ -216,7 +216,7 @@ def resolve_series(value, path: str, grid: TimeGrid, base: Path | None, horizon:
     T = grid.T
     horizon = T if horizon is None else horizon
     if isinstance(value, str):
-        return extend_values(_csv_series(value, path, grid, base, horizon), path, grid, horizon, extend)
+        return extend_values(_csv_series(value, path, grid, base, horizon, extend), path, grid, horizon, extend)
     if isinstance(value, list):
         return extend_values([float(v) for v in value], path, grid, horizon, extend)
     return [float(value)] * T
@@ -248,7 +248,7 @@ def extend_values(values: list[float], path: str, grid: TimeGrid, horizon: int, 
     return out
 
 
-def _csv_series(ref: str, path: str, grid: TimeGrid, base: Path | None, horizon: int | None = None) -> list[float]:
+def _csv_series(ref: str, path: str, grid: TimeGrid, base: Path | None, horizon: int | None = None, extend: str = "none") -> list[float]:
     name, _, column = ref.partition(":")
     if base is None:
         raise InputError(path, f"a CSV series ('{ref}') needs an instance file to be relative to")
@@ -276,7 +276,8 @@ def _csv_series(ref: str, path: str, grid: TimeGrid, base: Path | None, horizon:
     if column not in frame.columns:
         raise InputError(path, f"CSV '{name}' has no column '{column}'")
     periods = [str(p).strip() for p in frame["period"]]
-    if not 1 <= len(periods) <= grid.T or periods != list(grid.labels[: len(periods)]):
+    lengths = range(1, grid.T + 1) if extend != "none" else {grid.T if horizon is None else horizon, grid.T}
+    if len(periods) not in lengths or periods != list(grid.labels[: len(periods)]):
         last = grid.labels[(grid.T if horizon is None else horizon) - 1]
         raise InputError(path, f"CSV '{name}' must list the horizon's periods {grid.labels[0]}..{last} in order, one per row")
     out = pd.to_numeric(frame[column], errors="coerce").astype(float).tolist()

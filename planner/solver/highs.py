@@ -100,9 +100,10 @@ def _interrupted(opt) -> bool:
 
 
 def _without_status(opt) -> bool:
-    """HiGHS ended with model status unknown or solve error (not optimal, infeasible, a limit or
-    Ctrl-C)."""
-    return _model_status_in(opt, "kUnknown", "kSolveError")
+    """HiGHS ended with model status unknown, not set or solve error (not optimal, infeasible, a
+    limit or Ctrl-C). 'Not set' was seen on a warm-started re-solve of nl-2022's LP relaxation
+    (highspy 1.16, tests/test_batch.py::test_persistent_equals_fresh_on_nl2022_variants)."""
+    return _model_status_in(opt, "kUnknown", "kSolveError", "kNotset")
 
 
 def _in_highs_callback(frame) -> bool:
