@@ -24,7 +24,7 @@ def plan():
 def test_nl2022_shape():
     d = planner.load_instance(NL)
     inst = d.instance
-    assert d.grid.labels[0] == "2022-01" and d.grid.T == 24
+    assert d.grid.labels[0] == "2022-01" and d.horizon_T == 24 and d.grid.T == 36  # a 12-month look-ahead tail
     assert len(inst.regions) == 25
     assert {"spoor1", "spoor2", "spoor4", "nareis"} <= set(inst.case_types)
 

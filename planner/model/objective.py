@@ -71,9 +71,9 @@ def define(m, d, md) -> None:
 
     # budget rows are written in units of EUR 10,000 (COST_ROW_SCALE; numerics only)
     H = d.horizon_T
+    m.horizon_cost = pyo.Expression(expr=sum(m.cost[c, t] for c in components for t in T if t < H))
     if inst.budget.total_eur is not None:
-        horizon_cost = sum(m.cost[c, t] for c in components for t in T if t < H)
-        m.budget_total_limit = pyo.Constraint(expr=COST_ROW_SCALE * horizon_cost <= COST_ROW_SCALE * m.budget_total)
+        m.budget_total_limit = pyo.Constraint(expr=COST_ROW_SCALE * m.horizon_cost <= COST_ROW_SCALE * m.budget_total)
     m.budget_year_limit = pyo.Constraint(
         m.Y,
         rule=lambda m, yr: COST_ROW_SCALE * sum(m.cost[c, t] for c in components for t in T if d.grid.years[t] == yr)

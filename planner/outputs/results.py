@@ -21,7 +21,6 @@ from planner.model.common import clean
 from planner.outputs.quarter import default_commit_periods, plan_quarter
 from planner.outputs.runfolder import check_target, write_run_folder
 
-TABLE_FILES = ("ind_cases", "staff", "retraining", "reception", "locations", "placement", "costs", "chain", "plan_quarter")
 
 
 def _r(x: float, digits: int = 6) -> float:

@@ -35,6 +35,9 @@ from pathlib import Path
 
 from planner.errors import InputError
 
+TABLE_FILES = ("ind_cases", "staff", "retraining", "reception", "locations", "placement", "costs", "chain", "plan_quarter")
+"""The tables every run folder holds, as ``NAME.csv`` (a solve adds ``marginal_values.csv``)."""
+
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 LEGACY_STALE_SECONDS = 3600
@@ -180,7 +183,7 @@ KINDS = ("run", "compare", "batch")
 
 RUN_FILES = frozenset(
     {"instance.resolved.yaml", "kpis.json", "timings.json", "report.html", "plan.xlsx", MARKER}
-    | {f"{t}.csv" for t in ("ind_cases", "staff", "reception", "locations", "placement", "costs", "chain", "plan_quarter", "marginal_values")}
+    | {f"{t}.csv" for t in (*TABLE_FILES, "marginal_values")}
 )
 """Every file a run folder of ``solve`` / ``simulate`` holds."""
 
