@@ -146,6 +146,12 @@ def stage_lower_bound(expr) -> float | None:
     return low
 
 
+def at_lower_bound(expr) -> bool:
+    """``expr`` is at :func:`stage_lower_bound` (within LEX_AT_BOUND) in the variables' values."""
+    low = stage_lower_bound(expr)
+    return low is not None and pyo.value(expr) <= low + LEX_AT_BOUND
+
+
 def hold_rhs(value: float, gap: float | None) -> float:
     """The right-hand side of the hold row of a stage whose plan has ``value`` with MIP ``gap``:
 
@@ -179,7 +185,9 @@ def _run_gap(res) -> float:
     return abs(inc - bound) / max(abs(inc), 1e-10)
 
 
-def solve_lexicographic(opt, m, time_limit, mip_gap, info: SolveInfo, solver_options: dict | None = None) -> None:
+def solve_lexicographic(
+    opt, m, time_limit, mip_gap, info: SolveInfo, solver_options: dict | None = None, warm: bool = True
+) -> None:
     """The stages of ``STAGES`` in order, each a MIP over ``m.stage_expr[stage]``; the plan is
     left in the variables, the model as it was.
 
@@ -198,35 +206,37 @@ def solve_lexicographic(opt, m, time_limit, mip_gap, info: SolveInfo, solver_opt
        (benchmarks/README.md).
 
     ``time_limit`` is shared by the weighted start and the stages; a stage that finds nothing
-    better before it runs out leaves the plan in hand (with a warning).
+    better before it runs out leaves the plan in hand (with a warning). ``warm=False`` is the plain
+    stage sequence (no weighted start, every stage solved, no MIP start; same gaps and holds): the
+    reference of the tests and of benchmarks/bench_lexicographic.py.
     """
     names = list(STAGES)
     gaps = stage_gaps(mip_gap, len(names))
     left = lambda: None if time_limit is None else time_limit - info.solve_seconds  # noqa: E731
-    start = SolveInfo()
-    try:
-        run_highs(opt, m, time_limit, LEX_STAGE_GAP, start, solver_options)
-    finally:
-        info.solve_seconds += start.solve_seconds
-        info.cold_restarts += start.cold_restarts
-        info.stage_seconds["weighted_start"] = start.solve_seconds
-    info.warnings.extend(start.warnings)
-    info.status = start.status
     held = "the weighted start"
+    if warm:
+        start = SolveInfo()
+        try:
+            run_highs(opt, m, time_limit, LEX_STAGE_GAP, start, solver_options)
+        finally:
+            info.solve_seconds += start.solve_seconds
+            info.cold_restarts += start.cold_restarts
+            info.stage_seconds["weighted_start"] = start.solve_seconds
+        info.warnings.extend(start.warnings)
+        info.status = start.status
     m.weighted_objective.deactivate()
     m.lex_hold = pyo.ConstraintList()
-    opt.mip_start = any(v.is_integer() for v in m.component_data_objects(pyo.Var, active=True))
+    opt.mip_start = warm and any(v.is_integer() for v in m.component_data_objects(pyo.Var, active=True))
     try:
-        for stage, gap in zip(names, gaps):
+        for i, (stage, gap) in enumerate(zip(names, gaps)):
             expr = m.stage_expr[stage]
-            value, low = pyo.value(expr), stage_lower_bound(expr)
-            if low is not None and value <= low + LEX_AT_BOUND:
-                info.stage_values[stage] = value
+            if warm and at_lower_bound(expr):
+                info.stage_values[stage] = value = pyo.value(expr)
                 info.stage_seconds[stage] = 0.0
                 m.lex_hold.add(expr <= hold_rhs(value, 0.0))
                 held = f"stage '{stage}'"
                 continue
-            if left() is not None and left() < 0.01:
+            if (warm or i > 0) and left() is not None and left() < 0.01:
                 info.status = "time_limit_feasible"
                 info.warn(
                     f"time limit reached before the lexicographic stage '{stage}': the plan is that of "
@@ -239,6 +249,8 @@ def solve_lexicographic(opt, m, time_limit, mip_gap, info: SolveInfo, solver_opt
             try:
                 res = run_highs(opt, m, left(), gap, info, solver_options)
             except LimitError:
+                if not warm and i == 0:
+                    raise
                 # the variables still hold the plan in hand, which satisfies every row
                 info.status = "time_limit_feasible"
                 info.warn(
