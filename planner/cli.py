@@ -264,7 +264,12 @@ def make_parser() -> argparse.ArgumentParser:
         type=_positive,
         help="solver seconds for the whole solve (all stages); a MIP stopped at the limit keeps its best plan and reports its gap",
     )
-    s.add_argument("--mip-gap", type=_positive, help="relative MIP gap at which to stop, e.g. 0.001")
+    s.add_argument(
+        "--mip-gap",
+        type=_positive,
+        help="relative MIP gap at which to stop, e.g. 0.001 (lexicographic: the last stage's gap, default 0.02; "
+        "the earlier stages at most 1e-4)",
+    )
     s.add_argument("--objective", choices=["weighted", "lexicographic"], help="default: the instance's objective.mode")
     s.add_argument(
         "--polish-cost",

@@ -53,20 +53,26 @@ def test_stopped_at_the_limit_keeps_the_incumbent(tmp_path, capsys):
 
 def test_lexicographic_keeps_the_last_finished_stage_when_time_runs_out(monkeypatch):
     """The time limit is for the whole solve: when a later stage finds no plan before it, the plan
-    of the stage before stands (it satisfies every row) and a warning says so. The limit is
-    simulated on a tiny model (a stage that raises LimitError) so the test is exact and fast."""
-    from conftest import tiny
+    in hand stands (it satisfies every row) and a warning says so. The limit is simulated on a
+    tiny model (the solve of stage 'overruns' raises LimitError) so the test is exact and fast.
+
+    conftest.outsourcing_instance with a budget of EUR 2.5 million: 5 of the 10 outsourced cases
+    that would end every overrun, so the weighted start leaves overruns > 0 and that stage is
+    solved; nobody is in reception, so unsheltered and crisis are 0 at their bound and held
+    without a solve (solve_lexicographic). The calls are named by the objective they minimise."""
+    from conftest import outsourcing_instance
 
     from planner.instance.loading import validate_dict
 
-    d = validate_dict(tiny(case_types={"x": {"inflow": 5}}, staff_pools={"p": {"start_fte": 1}}))
+    d = validate_dict(outsourcing_instance(budget=2.5e6))
     m = build_model(d)
     real_run = solve_mod.run_highs
     calls = []
 
     def run(opt, m, time_limit, mip_gap, info, solver_options=None):
-        calls.append(time_limit)
-        if len(calls) == 3:  # stage 'overruns'
+        objective = next(o.name for o in m.component_data_objects(pyo.Objective, active=True))
+        calls.append((objective, time_limit))
+        if objective == "lex_objective_overruns":
             raise LimitError("no plan within the solver's time limit")
         return real_run(opt, m, time_limit, mip_gap, info, solver_options)
 
@@ -74,7 +80,9 @@ def test_lexicographic_keeps_the_last_finished_stage_when_time_runs_out(monkeypa
     info = solve_mod.solve_model(m, "lexicographic", time_limit=60)
     assert info.status == "time_limit_feasible"
     assert "stage 'overruns'" in info.warnings[0] and "stage 'crisis'" in info.warnings[0]
-    assert len(calls) == 3 and calls[0] == 60 and calls[1] <= 60  # each stage gets what is left
+    assert [c[0] for c in calls] == ["weighted_objective", "lex_objective_overruns"]
+    assert calls[0][1] == 60 and calls[1][1] <= 60  # each stage gets what is left
+    assert info.stage_values["overruns"] > 0  # the weighted start's plan stands
     assert m.component("lex_hold") is None and m.weighted_objective.active  # the model is restored
     assert [o.name for o in m.component_data_objects(pyo.Objective, active=True)] == ["weighted_objective"]
 

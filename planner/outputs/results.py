@@ -156,6 +156,8 @@ class Plan:
         kpis = compute_kpis(m, d, tables, info, mode)
         kpis["commit_periods"] = commit
         timings = {"build_seconds": round(info.build_seconds, 3), "solve_seconds": round(info.solve_seconds, 3)}
+        if getattr(info, "stage_seconds", None):
+            timings["stage_seconds"] = {s: round(v, 3) for s, v in info.stage_seconds.items()}
         return cls(d, kpis, tables, m, timings)
 
     def write(self, folder, command: list | None = None) -> Path:

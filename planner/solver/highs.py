@@ -50,6 +50,7 @@ class SolveInfo:
     objective_scale: float = 1.0
     cold_restarts: int = 0  # solves repeated from scratch after a warm start ended without status
     cost_polish: dict | None = None  # what polish_cost did (planner solve --polish-cost)
+    stage_seconds: dict = field(default_factory=dict)  # lexicographic: solver seconds per stage (timings.json)
 
     def warn(self, text: str) -> None:
         if text not in self.warnings:

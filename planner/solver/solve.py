@@ -1,9 +1,11 @@
 """Solve stage: HiGHS through Pyomo's persistent interface, weighted or lexicographic.
 
-Lexicographic mode solves four stages in order (unsheltered person-nights, crisis person-nights,
-weighted overruns, cost). After each stage it adds ``stage_expr <= optimum * (1 + rel) + abs`` so
-the next stage cannot worsen what came before; the tolerances absorb solver round-off (and, for
-a MIP, its gap: the incumbent is what is held).
+Lexicographic mode minimises the stages of :data:`planner.model.objective.STAGES` in order
+(unsheltered person-nights, crisis person-nights, weighted overruns, cost); after each stage a hold
+row ``stage_expr <= incumbent + slack`` keeps later stages from worsening it beyond the slack.
+:func:`solve_lexicographic` says how (a weighted solve first, then each stage started from the plan
+in hand, stages already at their lower bound held without a solve) and why the slack and the
+per-stage MIP gaps are what they are.
 
 Limits: ``time_limit`` is the solver time of the whole solve (every stage together). A MIP stopped
 at the limit with a plan returns that plan (status ``time_limit_feasible``, its MIP gap and a
@@ -26,8 +28,10 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
+from pyomo.repn import generate_standard_repn
 
 from planner.errors import InfeasibleError, InputError, LimitError, SolveError
 from planner.instance.load import check_before_build
@@ -39,7 +43,21 @@ from planner.solver.highs import SolveInfo, run_highs
 from planner.solver.marginal import marginal_values
 
 LEX_REL_TOL = 1e-7
+"""Least relative slack of a lexicographic hold row (round-off of a stage proven optimal); the
+polish's hold uses it too."""
 LEX_ABS_TOL = 1e-6
+"""Absolute floor of a hold row, in the stage's own units (person-nights, weighted overrun units,
+million EUR): what lets a stage whose optimum is 0 be held."""
+LEX_STAGE_GAP = 1e-4
+"""MIP gap of the weighted start and of every lexicographic stage but the last (HiGHS's default;
+a smaller ``--mip-gap`` tightens it), and the most relative slack a hold row gets."""
+LEX_LAST_STAGE_GAP = 2e-2
+"""MIP gap of the last lexicographic stage (cost) when no ``--mip-gap`` is given. On nl-2022 the
+cost stage's bound hardly moves from the root's: 2 % stops after HiGHS's first sub-MIP plan (1.05 %
+proven, EUR 3,681.8 million) at under 3x the weighted solve; 1 % took 3x longer for 0.70 %, and
+1e-4 does not finish in minutes (benchmarks/README.md)."""
+LEX_AT_BOUND = 1e-9
+"""A stage whose value at the plan in hand is within this of its lower bound is held, not solved."""
 
 
 def polish_cost(opt, m, seconds: float, mip_gap, info: SolveInfo, solver_options: dict | None = None) -> None:
@@ -94,6 +112,181 @@ def polish_cost(opt, m, seconds: float, mip_gap, info: SolveInfo, solver_options
     }
 
 
+class _StartedHighs(Highs):
+    """Pyomo's persistent HiGHS interface that, when ``mip_start`` is set, hands HiGHS the
+    variables' current values as a MIP start just before each run (after Pyomo has pushed the
+    model's changes: HiGHS drops a solution when the model changes)."""
+
+    mip_start = False
+
+    def _solve(self):
+        if self.mip_start:
+            try:
+                h = self._solver_model
+                n = h.getNumCol()
+                values = np.zeros(n)
+                for vid, col in self._pyomo_var_to_solver_var_map.items():
+                    v = self._vars[vid][0]
+                    values[col] = 0.0 if v.value is None else v.value
+                h.setSolution(n, np.arange(n, dtype=np.int32), values)
+            except Exception:  # noqa: BLE001 - only a speed-up; HiGHS then searches without a start
+                pass
+        return super()._solve()
+
+
+def stage_lower_bound(expr) -> float | None:
+    """The least value a linear ``expr`` can take within its variables' bounds (fixed variables at
+    their value); ``None`` when a variable it needs is unbounded that way or ``expr`` is not linear.
+    For a stage expression whose terms are all nonnegative (persons x nights, weighted overruns,
+    costs) this is 0."""
+    repn = generate_standard_repn(expr, compute_values=True, quadratic=False)
+    if repn.nonlinear_expr is not None:
+        return None
+    low = float(repn.constant or 0.0)
+    for coef, v in zip(repn.linear_coefs, repn.linear_vars):
+        coef = float(coef)
+        bound = v.lb if coef > 0 else v.ub
+        if coef == 0:
+            continue
+        if bound is None:
+            return None
+        low += coef * bound
+    return low
+
+
+def at_lower_bound(expr) -> bool:
+    """``expr`` is at :func:`stage_lower_bound` (within LEX_AT_BOUND) in the variables' values."""
+    low = stage_lower_bound(expr)
+    return low is not None and pyo.value(expr) <= low + LEX_AT_BOUND
+
+
+def hold_rhs(value: float, gap: float | None) -> float:
+    """The right-hand side of the hold row of a stage whose plan has ``value`` with MIP ``gap``:
+
+        value + rel * |value| + LEX_ABS_TOL,   rel = min(max(gap, LEX_REL_TOL), LEX_STAGE_GAP)
+
+    The incumbent is held, not the bound (a plan at the bound need not exist). The relative slack
+    is the stage's own proven gap: the stage's optimum is only known to lie within it, so holding
+    tighter would keep the accident of which incumbent HiGHS stopped at, not the optimum. It is
+    never below LEX_REL_TOL (round-off of a stage proven optimal, gap 0) and never above
+    LEX_STAGE_GAP (a stage stopped at a limit with a large gap does not let later stages worsen
+    it by that much). LEX_ABS_TOL, in the stage's units, holds a stage at 0. So a later stage can
+    worsen an earlier one by at most ``LEX_STAGE_GAP * |value| + LEX_ABS_TOL``, and by only
+    ``LEX_REL_TOL * |value| + LEX_ABS_TOL`` when the earlier one was proven optimal.
+    """
+    rel = min(max(gap or 0.0, LEX_REL_TOL), LEX_STAGE_GAP)
+    return value + rel * abs(value) + LEX_ABS_TOL
+
+
+def stage_gaps(mip_gap: float | None, n: int) -> list[float]:
+    """The MIP gap of each of ``n`` lexicographic stages: LEX_STAGE_GAP (or a smaller ``mip_gap``)
+    for all but the last, ``mip_gap`` (default LEX_LAST_STAGE_GAP) for the last."""
+    early = LEX_STAGE_GAP if mip_gap is None else min(mip_gap, LEX_STAGE_GAP)
+    return [early] * (n - 1) + [LEX_LAST_STAGE_GAP if mip_gap is None else mip_gap]
+
+
+def _run_gap(res) -> float:
+    """The relative gap of one run_highs result (0 for an LP or when HiGHS reports no bound)."""
+    inc, bound = getattr(res, "incumbent_objective", None), getattr(res, "objective_bound", None)
+    if inc is None or bound is None:
+        return 0.0
+    return abs(inc - bound) / max(abs(inc), 1e-10)
+
+
+def solve_lexicographic(
+    opt, m, time_limit, mip_gap, info: SolveInfo, solver_options: dict | None = None, warm: bool = True
+) -> None:
+    """The stages of ``STAGES`` in order, each a MIP over ``m.stage_expr[stage]``; the plan is
+    left in the variables, the model as it was.
+
+    1. *Weighted start*: the weighted objective is solved first (gap LEX_STAGE_GAP). Its plan is a
+       good plan for every stage, and it is what the first stage starts from. Its gap does not
+       count in ``info.mip_gap`` (it is not a stage); a time limit reached in it does count.
+    2. *Stages at their bound*: a stage whose value at the plan in hand equals the least value its
+       expression can take (:func:`stage_lower_bound`: 0 for unsheltered and crisis
+       person-nights) is optimal already: it is held (gap 0) without a solve.
+    3. *Warm starts*: every other stage is solved from the plan in hand as a MIP start
+       (:class:`_StartedHighs`); that plan satisfies every hold row so far, so HiGHS has an
+       incumbent at once and the stage never ends worse than it.
+    4. *Holds*: after a stage, ``stage_expr <= hold_rhs(value, gap)`` (see :func:`hold_rhs`).
+    5. *Gaps*: :func:`stage_gaps`; the last stage (cost) at LEX_LAST_STAGE_GAP (2 %) unless
+       ``--mip-gap`` says otherwise: on nl-2022 its bound moves slowly and a 0.01 % gap takes
+       many minutes (benchmarks/README.md). The gap reached is reported (``mip_gap``: the
+       largest of the stages').
+
+    ``time_limit`` is shared by the weighted start and the stages; a stage that finds nothing
+    better before it runs out leaves the plan in hand (with a warning). ``warm=False`` is the plain
+    stage sequence (no weighted start, every stage solved, no MIP start; same gaps and holds): the
+    reference of the tests and of benchmarks/bench_lexicographic.py.
+    """
+    names = list(STAGES)
+    gaps = stage_gaps(mip_gap, len(names))
+    left = lambda: None if time_limit is None else time_limit - info.solve_seconds  # noqa: E731
+    held = "the weighted start"
+    if warm:
+        start = SolveInfo()
+        try:
+            run_highs(opt, m, time_limit, LEX_STAGE_GAP, start, solver_options)
+        finally:
+            info.solve_seconds += start.solve_seconds
+            info.cold_restarts += start.cold_restarts
+            info.stage_seconds["weighted_start"] = start.solve_seconds
+        info.warnings.extend(start.warnings)
+        info.status = start.status
+    m.weighted_objective.deactivate()
+    m.lex_hold = pyo.ConstraintList()
+    opt.mip_start = warm and any(v.is_integer() for v in m.component_data_objects(pyo.Var, active=True))
+    try:
+        for i, (stage, gap) in enumerate(zip(names, gaps)):
+            expr = m.stage_expr[stage]
+            if warm and at_lower_bound(expr):
+                info.stage_values[stage] = value = pyo.value(expr)
+                info.stage_seconds[stage] = 0.0
+                m.lex_hold.add(expr <= hold_rhs(value, 0.0))
+                held = f"stage '{stage}'"
+                continue
+            if (warm or i > 0) and left() is not None and left() < 0.01:
+                info.status = "time_limit_feasible"
+                info.warn(
+                    f"time limit reached before the lexicographic stage '{stage}': the plan is that of "
+                    f"{held}, later stages were not optimised"
+                )
+                break
+            obj = pyo.Objective(expr=expr, sense=pyo.minimize)
+            m.add_component(f"lex_objective_{stage}", obj)
+            before = info.solve_seconds
+            try:
+                res = run_highs(opt, m, left(), gap, info, solver_options)
+            except LimitError:
+                if not warm and i == 0:
+                    raise
+                # the variables still hold the plan in hand, which satisfies every row
+                info.status = "time_limit_feasible"
+                info.warn(
+                    f"time limit reached in the lexicographic stage '{stage}' before it improved on the plan "
+                    f"of {held}: later stages were not optimised"
+                )
+                break
+            finally:
+                info.stage_seconds[stage] = info.solve_seconds - before
+            value = pyo.value(expr)
+            info.stage_values[stage] = value
+            obj.deactivate()
+            m.lex_hold.add(expr <= hold_rhs(value, _run_gap(res)))
+            held = f"stage '{stage}'"
+    finally:
+        opt.mip_start = False
+        m.weighted_objective.activate()
+        for stage in names:
+            if m.component(f"lex_objective_{stage}") is not None:
+                m.del_component(f"lex_objective_{stage}")
+        m.del_component("lex_hold")
+    for stage in names:
+        info.stage_values.setdefault(stage, pyo.value(m.stage_expr[stage]))
+    if info.mip_gap is None:
+        info.mip_gap = 0.0
+
+
 def solve_model(
     m,
     mode: str = "weighted",
@@ -121,45 +314,7 @@ def solve_model(
             left = remaining()
             polish_cost(opt, m, polish_seconds if left is None else max(0.01, min(polish_seconds, left)), mip_gap, info, solver_options)
     elif mode == "lexicographic":
-        m.weighted_objective.deactivate()
-        m.lex_hold = pyo.ConstraintList()
-        try:
-            for i, stage in enumerate(STAGES):
-                left = remaining()
-                if i > 0 and left is not None and left < 0.01:
-                    info.status = "time_limit_feasible"
-                    info.warn(
-                        f"time limit reached before the lexicographic stage '{stage}': the plan is that of "
-                        f"stage '{STAGES[i - 1]}', later stages were not optimised"
-                    )
-                    break
-                expr = m.stage_expr[stage]
-                obj = pyo.Objective(expr=expr, sense=pyo.minimize)
-                m.add_component(f"lex_objective_{stage}", obj)
-                try:
-                    run_highs(opt, m, left, mip_gap, info, solver_options)
-                except LimitError:
-                    if i == 0:
-                        raise
-                    # the variables still hold the previous stage's plan, which satisfies every row
-                    info.status = "time_limit_feasible"
-                    info.warn(
-                        f"time limit reached in the lexicographic stage '{stage}' before it improved on the plan "
-                        f"of stage '{STAGES[i - 1]}': later stages were not optimised"
-                    )
-                    break
-                best = pyo.value(expr)
-                info.stage_values[stage] = best
-                obj.deactivate()
-                m.lex_hold.add(expr <= best * (1 + LEX_REL_TOL) + LEX_ABS_TOL)
-        finally:
-            m.weighted_objective.activate()
-            for stage in STAGES:
-                if m.component(f"lex_objective_{stage}") is not None:
-                    m.del_component(f"lex_objective_{stage}")
-            m.del_component("lex_hold")
-        for stage in STAGES:
-            info.stage_values.setdefault(stage, pyo.value(m.stage_expr[stage]))
+        solve_lexicographic(_StartedHighs(), m, time_limit, mip_gap, info, solver_options)
     else:
         raise ValueError(f"unknown objective mode {mode!r}")
     info.objective = pyo.value(m.weighted_objective)
