@@ -15,7 +15,7 @@ import planner
 from planner.outputs import plots
 from planner.outputs.kpitable import HEADLINE
 from planner.outputs.report import assumptions, flat_kpis, fmt, render_html
-from planner.outputs.results import TABLE_FILES
+from planner.outputs.runfolder import TABLE_FILES
 
 # A tiny instance file with assumption comments: on a key line, on a continued value, in a
 # comment-only block of two lines, in the header (not listed) and inside a block scalar (not a

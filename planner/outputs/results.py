@@ -150,7 +150,7 @@ class Plan:
         tables = horizon_only(tables, d)
         commit = commit_periods or default_commit_periods(d.grid.grain)
         if quarter:
-            tables["plan_quarter"] = plan_quarter(tables, d.grid.labels, commit)
+            tables["plan_quarter"] = plan_quarter(tables, tuple(d.horizon_labels), commit)
         if marginal is not None:
             tables["marginal_values"] = horizon_only({"m": marginal(m, d)}, d)["m"]
         kpis = compute_kpis(m, d, tables, info, mode)
