@@ -262,19 +262,22 @@ def test_failed_warm_start_is_solved_cold():
     """Regression: with highspy 1.16 the warm-started dual simplex sometimes stops with model
     status *unknown* or *not set* and no plan (first seen on 2 of 24 variants of
     benchmarks/nl-2022-lp.yaml on one dask worker; before the fix such a variant was recorded as
-    no_solution). With today's nl-2022 the 19th of these random variants of its LP relaxation, in
-    this order, ends with status *not set*: it is solved again from scratch, says so, and its
-    KPIs equal a fresh solve's. Which order triggers it depends on the model's exact rows and on
-    HiGHS's version, so the restart itself is asserted only on highspy 1.16."""
+    no_solution). On today's nl-2022 LP relaxation some of these 20 random variants, in this
+    order, end so: each is solved again from scratch, says so, and its KPIs equal a fresh
+    solve's. Which variants trigger it depends on the model's exact rows and on HiGHS's version,
+    so that it happens at all is asserted only on highspy 1.16."""
     options = {}
     resolver = Resolver(nl_lp(), options)
-    variants = list(random_variants(NL_PARAMS, NL_STRUCTURAL, 20, seed=3))[:19]
-    for changes in variants:
+    restarted = []
+    for changes in random_variants(NL_PARAMS, NL_STRUCTURAL, 20, seed=3):
         out = resolver.solve_variant(changes)
         assert out.status == "optimal", out.message
-    if importlib.metadata.version("highspy") == "1.16.0":  # the version that failed: the restart happened
-        assert resolver.cold_restarts == 1 and out.message.endswith("solved again from scratch")
-    assert_same_kpis(out.kpis, fresh_kpis(resolver.variant(variants[-1]), options))
+        if "solved again from scratch" in out.message:
+            restarted.append((changes, out))
+    if importlib.metadata.version("highspy") == "1.16.0":  # the version that failed: restarts happened
+        assert restarted and resolver.cold_restarts >= len(restarted)
+    for changes, out in restarted:
+        assert_same_kpis(out.kpis, fresh_kpis(resolver.variant(changes), options))
 
 
 def test_structural_signature():

@@ -231,6 +231,14 @@ def run_highs(
             res = call(left)
             restarted = True
             info.cold_restarts += 1
+        if _model_status_in(opt, "kSolveError"):
+            # The dual simplex can stop with "excessive dual values" where unsheltered
+            # person-nights dominate the (scaled) objective (an LP relaxation of nl-2022 without
+            # candidate sites); the primal simplex solves the same LP.
+            opt._solver_model.clearSolver()
+            left = None if time_limit is None else max(0.01, time_limit - (time.perf_counter() - t0))
+            res = _call(opt, m, left, mip_gap, {**(solver_options or {}), "simplex_strategy": 4})
+            info.warn("HiGHS's dual simplex stopped on excessive dual values; solved again with the primal simplex")
     finally:
         info.solve_seconds += time.perf_counter() - t0
         if scaled is not None:
