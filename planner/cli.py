@@ -43,7 +43,9 @@ def summary(d) -> str:
     places = sum(l.places for l in locs if l.status == "existing")
     candidates = len(inst.locations) - existing
     return (
-        f"Instance '{inst.name}' is valid: {g.T} {g.grain} periods {g.labels[0]}..{g.labels[-1]}; "
+        f"Instance '{inst.name}' is valid: {d.horizon_T} {g.grain} periods {g.labels[0]}..{d.horizon_labels[-1]}"
+        + (f" (and {g.T - d.horizon_T} look-ahead to {g.labels[-1]})" if g.T > d.horizon_T else "")
+        + "; "
         f"{len(inst.regions)} regions; {len(inst.case_types)} case types ({', '.join(inst.case_types)}); "
         f"{len(inst.staff_pools)} staff pools ({', '.join(inst.staff_pools)}); "
         f"{len(inst.location_types)} location types, {existing} existing locations ({places:,.0f} places) "

@@ -91,7 +91,8 @@ def test_package_comparison_ranks_as_derived(tmp_path):
     assert row["productivity"] == pytest.approx(6.25, abs=1e-6)
     md = (tmp_path / "cmp" / "comparison.md").read_text().splitlines()
     assert md[0] == "| KPI | unit | status-quo | none | outsource | productivity | both |"
-    assert md[2].startswith("| overdue case-months | case-months | ")
+    assert md[2].startswith("| waiting for a first decision | person-months | ")
+    assert md[3].startswith("| overdue case-months | case-months | ")
     workbook = pd.read_excel(tmp_path / "cmp" / "comparison.xlsx", sheet_name="comparison")
     assert workbook.shape == csv.shape
     for name in ("status-quo", "none", "both"):

@@ -11,6 +11,7 @@ from planner.errors import InputError
 
 # KPI, label with unit, scale (value / scale is shown)
 HEADLINE = [
+    ("waiting_person_months", "waiting for a first decision (person-months)", 1),
     ("overdue_case_months", "overdue case-months", 1),
     ("crisis_person_nights", "crisis shelter person-nights", 1),
     ("unsheltered_person_nights", "unsheltered person-nights", 1),

@@ -73,6 +73,7 @@ UNITS = {
     "penalty_eur_total": "EUR",
 }
 HEADLINE_UNITS = {
+    "waiting_person_months": "person-months",
     "overdue_case_months": "case-months",
     "crisis_person_nights": "person-nights",
     "unsheltered_person_nights": "person-nights",

@@ -20,6 +20,7 @@ STATUS_QUO = "status-quo"
 
 # KPI key, label, unit, scale
 ROWS = [
+    ("waiting_person_months", "waiting for a first decision", "person-months", 1),
     ("overdue_case_months", "overdue case-months", "case-months", 1),
     ("crisis_person_nights", "crisis shelter", "person-nights", 1),
     ("unsheltered_person_nights", "unsheltered", "person-nights", 1),
@@ -33,7 +34,7 @@ ROWS = [
     ("accelerated_placements_total", "accelerated placements", "persons", 1),
     ("notices_of_default_total", "notices of default", "notices", 1),
     ("penalty_eur_total", "penalty payments", "EUR million", 1e6),
-    ("objective", "objective (weighted)", "objective units", 1),
+    ("objective", "objective (weighted, horizon and look-ahead)", "objective units", 1),
 ]
 
 
