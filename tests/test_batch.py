@@ -203,6 +203,7 @@ def nl_lp(periods: int = 24) -> dict:
     instance's."""
     raw = base_instance(NL)
     raw["horizon"]["periods"] = periods
+    raw["horizon"]["tail_periods"] = 0  # the LP of the horizon alone (a re-solve test, not a planning one)
     for key in ("measures", "packages", "in_force"):  # the measures (not in force) start in 2023 too
         raw.pop(key, None)
     raw["locations"] = {k: dict(v, can_keep_open=False) for k, v in raw["locations"].items() if v["status"] == "existing"}
@@ -247,37 +248,28 @@ def test_persistent_equals_fresh_on_nl2022_variants():
     The KPIs equal the fresh solve's; the per-period series equal Pyomo's evaluation of the same
     solved model (the LP has alternative optima: equal KPIs, and for some variants another path
     of occupancy through the months).
+
+    Regression (the same variants): with highspy 1.16 the warm-started dual simplex sometimes
+    stops with model status *unknown* or *not set* and no plan (first seen on 2 of 24 variants
+    of benchmarks/nl-2022-lp.yaml on one dask worker; before the fix such a variant was recorded
+    as no_solution), and on nl-2022's LP relaxation the dual simplex can stop on excessive dual
+    values. Each such variant is solved again (from scratch, or with the primal simplex), says
+    so, and its KPIs equal the fresh solve's like every other. Which variants trigger it depends
+    on the model's exact rows and on HiGHS's version, so that it happens at all is asserted only
+    on highspy 1.16.
     """
     options = {}
     resolver = Resolver(nl_lp(), options)
+    restarted = 0
     for changes in random_variants(NL_PARAMS, NL_STRUCTURAL, 20, seed=3):
         out = resolver.solve_variant(changes)
         assert out.status == "optimal", out.message
+        restarted += "solved again from scratch" in out.message
         assert_same_kpis(out.kpis, fresh_kpis(resolver.variant(changes), options))
         assert_same_series(out.series, pyomo_series(resolver, changes))
     assert resolver.rebuilds >= 4
-
-
-def test_failed_warm_start_is_solved_cold():
-    """Regression: with highspy 1.16 the warm-started dual simplex sometimes stops with model
-    status *unknown* or *not set* and no plan (first seen on 2 of 24 variants of
-    benchmarks/nl-2022-lp.yaml on one dask worker; before the fix such a variant was recorded as
-    no_solution). On today's nl-2022 LP relaxation some of these 20 random variants, in this
-    order, end so: each is solved again from scratch, says so, and its KPIs equal a fresh
-    solve's. Which variants trigger it depends on the model's exact rows and on HiGHS's version,
-    so that it happens at all is asserted only on highspy 1.16."""
-    options = {}
-    resolver = Resolver(nl_lp(), options)
-    restarted = []
-    for changes in random_variants(NL_PARAMS, NL_STRUCTURAL, 20, seed=3):
-        out = resolver.solve_variant(changes)
-        assert out.status == "optimal", out.message
-        if "solved again from scratch" in out.message:
-            restarted.append((changes, out))
     if importlib.metadata.version("highspy") == "1.16.0":  # the version that failed: restarts happened
-        assert restarted and resolver.cold_restarts >= len(restarted)
-    for changes, out in restarted:
-        assert_same_kpis(out.kpis, fresh_kpis(resolver.variant(changes), options))
+        assert restarted and resolver.cold_restarts >= restarted
 
 
 def test_structural_signature():
