@@ -196,14 +196,14 @@ def test_persistent_equals_fresh_on_small_variants():
     assert 4 <= rebuilt <= 10  # the structural ones and the returns to the base structure only
 
 
-def nl_lp(periods: int = 24) -> dict:
+def nl_lp(periods: int = 24, tail: int = 0) -> dict:
     """nl-2022 as an LP on its first ``periods`` months: the candidate locations dropped, no
     location kept open past its planned close (so no binaries are left), every series cut to the
     horizon, the catalogue of measures (none in force) left out; every other number is the Dutch
     instance's."""
     raw = base_instance(NL)
     raw["horizon"]["periods"] = periods
-    raw["horizon"]["tail_periods"] = 0  # the LP of the horizon alone (a re-solve test, not a planning one)
+    raw["horizon"]["tail_periods"] = tail  # default: the LP of the horizon alone (a re-solve test, not a planning one)
     for key in ("measures", "packages", "in_force"):  # the measures (not in force) start in 2023 too
         raw.pop(key, None)
     raw["locations"] = {k: dict(v, can_keep_open=False) for k, v in raw["locations"].items() if v["status"] == "existing"}
@@ -270,6 +270,25 @@ def test_persistent_equals_fresh_on_nl2022_variants():
     assert resolver.rebuilds >= 4
     if importlib.metadata.version("highspy") == "1.16.0":  # the version that failed: restarts happened
         assert restarted and resolver.cold_restarts >= restarted
+
+
+def test_excessive_dual_values_are_solved_with_the_primal_simplex():
+    """Regression: nl-2022's LP relaxation with its 12-month look-ahead, housing at 0.933, external
+    staff x1.406 and 37.5 hires a month makes HiGHS 1.16's dual simplex stop at once with "excessive
+    dual values" (model status solve error; unsheltered person-nights dominate the objective, no
+    candidate site can take them). The same LP solved with the primal simplex is optimal; the run
+    says so. (Which LPs trip the dual simplex depends on HiGHS's version: the warning, and so the
+    fallback itself, is asserted on highspy 1.16 only.)"""
+    changes = [
+        {"path": "placement.housing_supply", "op": "scale", "value": 0.933},
+        {"path": "staff_pools.asylum.external_fte_max", "op": "scale", "value": 1.406},
+        {"path": "staff_pools.asylum.max_hires", "op": "set", "value": 37.543},
+    ]
+    d = validate_dict(Resolver(nl_lp(tail=12), {}).variant(changes))
+    info = solve_model(build_model(d))
+    assert info.status == "optimal"
+    if importlib.metadata.version("highspy") == "1.16.0":
+        assert any("primal simplex" in w for w in info.warnings)
 
 
 def test_structural_signature():

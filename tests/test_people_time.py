@@ -209,7 +209,7 @@ def test_a_year_repeats_on_a_month_grid():
 
 def test_a_short_series_without_a_rule_is_an_error():
     raw = tiny(horizon={"periods": 3, "tail_periods": 2}, case_types={"x": {"inflow": [1, 2]}})
-    with pytest.raises(InputError, match=r"case_types\.x\.inflow: expected 3 or 5 values"):
+    with pytest.raises(InputError, match=r"case_types\.x\.inflow: expected 5 values \(one per period of the horizon and its tail\), got 2; or set horizon\.extend"):
         validate_dict(raw)
 
 

@@ -225,21 +225,18 @@ def resolve_series(value, path: str, grid: TimeGrid, base: Path | None, horizon:
 def extend_values(values: list[float], path: str, grid: TimeGrid, horizon: int, extend: str) -> list[float]:
     """``values`` continued to ``grid.T`` periods (the horizon and its tail) by ``extend``.
 
-    ``none``: the list must give every period; without a tail that is the horizon (``horizon``
-    values), with one it may give the horizon or horizon and tail. ``repeat_last_year``:
-    ``x[t] = x[t - P]`` with P the periods of a year (12 months, 52 weeks), or of the whole list
-    if it is shorter; ``hold_last``: ``x[t] = x[t - 1]``. A list longer than ``grid.T`` is an error.
+    A list of ``grid.T`` values is taken as it is; ``none`` accepts nothing else.
+    ``repeat_last_year``: ``x[t] = x[t - P]`` with P the periods of a year (12 months, 52 weeks),
+    or of the whole list if it is shorter; ``hold_last``: ``x[t] = x[t - 1]``. A list longer than
+    ``grid.T`` is an error.
     """
     T, n = grid.T, len(values)
     if n == T:
         return values
-    if n > T or (extend == "none" and n != horizon):
-        want = f"{T}" if horizon == T else f"{horizon} or {T}"
-        raise InputError(path, f"expected {want} values (one per period), got {n}")
-    if extend == "none":
-        raise InputError(path, f"expected {T} values (one per period of the horizon and its tail), got {n}; or set horizon.extend")
-    if n == 0:
-        raise InputError(path, "expected at least one value")
+    if extend == "none" or n > T or n == 0:
+        want = "one per period" if horizon == T else "one per period of the horizon and its tail"
+        hint = "; or set horizon.extend" if extend == "none" and 0 < n < T else ""
+        raise InputError(path, f"expected {T} values ({want}), got {n}{hint}")
     year = 12 if grid.grain == "month" else 52
     lag = min(year, n) if extend == "repeat_last_year" else 1
     out = list(values)

@@ -152,7 +152,7 @@ class Plan:
         if quarter:
             tables["plan_quarter"] = plan_quarter(tables, tuple(d.horizon_labels), commit)
         if marginal is not None:
-            tables["marginal_values"] = horizon_only({"m": marginal(m, d)}, d)["m"]
+            tables["marginal_values"] = horizon_rows(marginal(m, d), d)
         kpis = compute_kpis(m, d, tables, info, mode)
         kpis["commit_periods"] = commit
         timings = {"build_seconds": round(info.build_seconds, 3), "solve_seconds": round(info.solve_seconds, 3)}
@@ -181,16 +181,18 @@ class Plan:
         return write_run_folder(folder, files, command)
 
 
+def horizon_rows(frame: pd.DataFrame, d) -> pd.DataFrame:
+    """The rows of ``frame`` outside the look-ahead tail (``horizon.tail_periods``): the tail is
+    solved so that the horizon's last months are planned well, but it is not reported. Rows
+    without a period (a table without a period column, a budget row) stay."""
+    if d.horizon_T == d.grid.T or "period" not in frame.columns:
+        return frame
+    return frame[~frame.period.isin(d.grid.labels[d.horizon_T :])].reset_index(drop=True)
+
+
 def horizon_only(tables: dict[str, pd.DataFrame], d) -> dict[str, pd.DataFrame]:
-    """The tables' rows of the horizon's periods: the look-ahead tail (``horizon.tail_periods``)
-    is solved so that the horizon's last months are planned well, but it is not reported."""
-    if d.horizon_T == d.grid.T:
-        return tables
-    tail = set(d.grid.labels[d.horizon_T :])
-    return {
-        name: frame[~frame.period.isin(tail)].reset_index(drop=True) if "period" in frame.columns else frame
-        for name, frame in tables.items()
-    }
+    """Every table's :func:`horizon_rows`."""
+    return {name: horizon_rows(frame, d) for name, frame in tables.items()}
 
 
 def _tidy(x):

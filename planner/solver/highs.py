@@ -101,10 +101,10 @@ def _interrupted(opt) -> bool:
 
 
 def _without_status(opt) -> bool:
-    """HiGHS ended with model status unknown, not set or solve error (not optimal, infeasible, a
-    limit or Ctrl-C). 'Not set' was seen on a warm-started re-solve of nl-2022's LP relaxation
+    """HiGHS ended with model status unknown or not set (not optimal, infeasible, a limit, an
+    error or Ctrl-C). 'Not set' was seen on a warm-started re-solve of nl-2022's LP relaxation
     (highspy 1.16, tests/test_batch.py::test_persistent_equals_fresh_on_nl2022_variants)."""
-    return _model_status_in(opt, "kUnknown", "kSolveError", "kNotset")
+    return _model_status_in(opt, "kUnknown", "kNotset")
 
 
 def _in_highs_callback(frame) -> bool:
@@ -215,8 +215,8 @@ def run_highs(
         info.objective_scale = scale
     t0 = time.perf_counter()
 
-    def call(limit):
-        return _call(opt, m, limit, mip_gap, solver_options)
+    def call(limit, extra=None):
+        return _call(opt, m, limit, mip_gap, {**(solver_options or {}), **(extra or {})})
 
     restarted = False
     try:
@@ -234,10 +234,10 @@ def run_highs(
         if _model_status_in(opt, "kSolveError"):
             # The dual simplex can stop with "excessive dual values" where unsheltered
             # person-nights dominate the (scaled) objective (an LP relaxation of nl-2022 without
-            # candidate sites); the primal simplex solves the same LP.
+            # candidate sites); the primal simplex, from scratch, solves the same LP.
             opt._solver_model.clearSolver()
             left = None if time_limit is None else max(0.01, time_limit - (time.perf_counter() - t0))
-            res = _call(opt, m, left, mip_gap, {**(solver_options or {}), "simplex_strategy": 4})
+            res = call(left, {"simplex_strategy": 4})
             info.warn("HiGHS's dual simplex stopped on excessive dual values; solved again with the primal simplex")
     finally:
         info.solve_seconds += time.perf_counter() - t0
