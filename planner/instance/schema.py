@@ -286,6 +286,47 @@ class Measure(Strict):
     eur_per_period: NonNeg = Field(0.0, description="Paid every period from the start period on.")
 
 
+class UncertainRange(Strict):
+    """A forecast's range as multipliers of the series: its minimum, medium and maximum (read as
+    the 0, 0.5 and 1 quantiles of a piecewise-linear quantile function)."""
+
+    min: NonNeg
+    medium: NonNeg
+    max: NonNeg
+
+
+class UncertainQuantiles(Strict):
+    """Multipliers at increasing probabilities (in [0, 1]); the quantile function is linear between
+    them and flat beyond the first and the last (give 0 and 1 to set the tails)."""
+
+    probabilities: list[Share] = Field(min_length=2)
+    values: list[NonNeg] = Field(min_length=2)
+
+
+class UncertainSeries(Strict):
+    """One uncertain multiplier, drawn once per scenario and applied to every series its ``path``
+    names (a dotted series path; ``*`` matches one name, e.g. ``case_types.*.inflow``)."""
+
+    path: str = Field(description="Dotted path of a series (inflow, hours_per_case, housing_supply ...); * matches one name.")
+    range: UncertainRange | None = Field(None, description="min / medium / max multipliers (give this or quantiles).")
+    quantiles: UncertainQuantiles | None = Field(None, description="Multipliers at probabilities (give this or range).")
+    from_period: str | None = Field(None, description="First period the multiplier applies to (default: the horizon's start).")
+    source: str = Field("", description="Where the range comes from (a line of the source, or 'assumption: ...').")
+
+
+class Uncertainty(Strict):
+    """What is uncertain, for ``planner solve --scenarios N`` (two-stage stochastic).
+
+    Every series gets one multiplier per scenario, ``Q_i(Phi(Z_i))`` with ``Q_i`` its quantile
+    function and ``Z_i = sqrt(rho) F + sqrt(1 - rho) E_i`` (``F``, ``E_i`` independent standard
+    normal): the common factor ``F`` gives every pair of series the correlation ``rho`` of their
+    normal scores (``rho = 1``: all move together; ``0``: independent)."""
+
+    description: str = ""
+    correlation: Share = Field(1.0, description="Correlation of every pair of series through the common factor (0..1).")
+    series: list[UncertainSeries] = Field(min_length=1)
+
+
 class Instance(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Used as the run folder name.")
     description: str = ""
@@ -302,6 +343,7 @@ class Instance(Strict):
     objective: Objective = Field(default_factory=Objective)
     measures: dict[str, Measure] = Field(default_factory=dict)
     packages: dict[str, list[str]] = Field(default_factory=dict)
+    uncertainty: Uncertainty | None = Field(None, description="Uncertain series and how they move together (planner solve --scenarios N).")
     in_force: list[str] = Field(
         default_factory=list,
         description="Measures whose changes this instance already contains (set by --package; their costs are counted). Not for editing by hand.",

@@ -110,6 +110,8 @@ PARAM_FIELDS = (
     "measures",
     "packages",
     "in_force",
+    # uncertainty: read by planner solve --scenarios only (planner/instance/uncertainty.py)
+    "uncertainty",
     # budget and objective
     "budget.total_eur",  # a number -> another number; given <-> not given is structural
     "budget.by_year_eur.*",  # values; the years are a set (compared)

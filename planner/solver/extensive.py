@@ -1,0 +1,148 @@
+"""The two-stage stochastic problem as one model (the extensive form), solved by HiGHS.
+
+With scenarios ``s`` of probability ``p_s``, each the ordinary model built on the scenario's
+instance (a block ``scen_<i>`` of one ConcreteModel, its own objective deactivated), first-stage
+decisions ``x`` (:func:`planner.model.stages.first_stage`: the decisions of the first ``F``
+periods) and the scenario's weighted objective ``f_s(x, y_s)``:
+
+    min  sum_s p_s f_s(x_s, y_s)  [+ W CVaR_alpha(L)]
+    s.t. every scenario's constraints on (x_s, y_s)
+         x_s[j] = z[j]   for every scenario s and first-stage decision j   (non-anticipativity)
+
+``z`` is the shared copy (``ef.shared``). The optional risk term is the conditional value at risk
+of ``L_s`` = crisis + unsheltered person-nights of scenario s (horizon and look-ahead), linearised
+(Rockafellar-Uryasev):
+
+    CVaR_alpha(L) = eta + 1 / (1 - alpha) sum_s p_s u_s,   u_s >= L_s - eta,  u_s >= 0
+
+at its optimum ``eta`` is the alpha-quantile (value at risk) of ``L`` and ``CVaR`` the mean of
+its worst ``1 - alpha`` tail.
+
+The same model answers the two reference problems of the value of the stochastic solution:
+:func:`fix_shared` fixes ``z`` (the mean-forecast plan's first stage: EEV) and
+:func:`solve_wait_and_see` drops the non-anticipativity rows (each scenario optimised with
+perfect information: WS). ``RP`` is the stochastic optimum; ``VSS = EEV - RP >= 0`` and
+``EVPI = RP - WS >= 0`` (up to the MIP gaps).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from planner.errors import InputError
+from planner.instance.load import check_before_build
+from planner.model import build_model
+from planner.model.stages import first_stage
+from planner.solver.highs import SolveInfo, run_highs
+
+ROUND = 1e-9
+"""First-stage values within this of an integer (binaries) or of 0 are rounded when fixed."""
+
+
+def risk_measure(m):
+    """``L``: crisis + unsheltered person-nights of one scenario's model (horizon and tail)."""
+    return m.crisis_person_nights + m.unsheltered_person_nights
+
+
+def build_extensive(scenarios, periods: int, cvar_alpha: float | None = None, cvar_weight: float = 0.0):
+    """The extensive form of ``scenarios`` (a list of :class:`planner.instance.uncertainty.Scenario`)
+    with the decisions of the first ``periods`` periods shared (module docstring). Returns the
+    model; ``ef.blocks`` lists the scenario blocks, ``ef.keys`` the first-stage keys."""
+    ef = pyo.ConcreteModel(name="extensive_form")
+    ef.blocks, ef.keys, ef.first = [], None, []
+    for i, sc in enumerate(scenarios):
+        check_before_build(sc.data)
+        m = build_model(sc.data)
+        m.weighted_objective.deactivate()
+        ef.add_component(f"scen_{i}", m)
+        fs = first_stage(m, sc.data, periods)
+        keys = [k for k, _ in fs]
+        if ef.keys is None:
+            ef.keys = keys
+        elif keys != ef.keys:  # pragma: no cover - the uncertainty scales series only
+            raise InputError("uncertainty", f"scenario {sc.name} has other first-stage decisions than {scenarios[0].name}")
+        ef.blocks.append(m)
+        ef.first.append([v for _, v in fs])
+    n = len(ef.keys)
+    ef.J = pyo.RangeSet(0, n - 1) if n else pyo.Set(initialize=[])
+    ef.S = pyo.RangeSet(0, len(scenarios) - 1)
+    ef.shared = pyo.Var(ef.J, doc="first-stage decisions shared by every scenario")
+    ef.nonant = pyo.Constraint(ef.S, ef.J, rule=lambda e, s, j: e.first[s][j] == e.shared[j])
+    ef.prob = {s: sc.probability for s, sc in enumerate(scenarios)}
+    ef.expected = pyo.Expression(expr=sum(ef.prob[s] * m.weighted_objective.expr for s, m in enumerate(ef.blocks)))
+    risk = 0.0
+    if cvar_alpha is not None and cvar_weight > 0:
+        ef.var_level = pyo.Var(doc="eta: the value at risk of crisis + unsheltered person-nights")
+        ef.excess = pyo.Var(ef.S, within=pyo.NonNegativeReals)
+        ef.excess_row = pyo.Constraint(ef.S, rule=lambda e, s: e.excess[s] >= risk_measure(e.blocks[s]) - e.var_level)
+        ef.cvar = pyo.Expression(expr=ef.var_level + sum(ef.prob[s] * ef.excess[s] for s in ef.S) / (1.0 - cvar_alpha))
+        risk = cvar_weight * ef.cvar
+    ef.objective = pyo.Objective(expr=ef.expected + risk, sense=pyo.minimize)
+    return ef
+
+
+def solve_extensive(ef, time_limit=None, mip_gap=None) -> SolveInfo:
+    """Solve ``ef`` as it stands (variables hold the plan afterwards)."""
+    info = SolveInfo()
+    t0 = time.perf_counter()
+    run_highs(Highs(), ef, time_limit, mip_gap, info)
+    info.objective = pyo.value(ef.objective)
+    info.solve_seconds = time.perf_counter() - t0
+    return info
+
+
+def shared_values(ef) -> list[float]:
+    """The first-stage decisions of the plan in ``ef`` (scenario 0's; equal in all when solved
+    with the non-anticipativity rows)."""
+    return [_clean(pyo.value(v)) for v in ef.first[0]]
+
+
+def _clean(x: float | None) -> float:
+    x = 0.0 if x is None else float(x)
+    r = round(x)
+    return float(r) if abs(x - r) < ROUND else x
+
+
+def fix_shared(ef, values) -> None:
+    """Fix the shared first stage at ``values`` (None: release it)."""
+    for j in ef.J:
+        if values is None:
+            ef.shared[j].unfix()
+        else:
+            ef.shared[j].fix(values[j])
+
+
+def solve_wait_and_see(ef, time_limit=None, mip_gap=None) -> SolveInfo:
+    """Solve ``ef`` without its non-anticipativity rows (every scenario with perfect information),
+    then put them back."""
+    ef.nonant.deactivate()
+    ef.shared.fix(0.0)  # no row uses it: keep it out of the solve
+    try:
+        return solve_extensive(ef, time_limit, mip_gap)
+    finally:
+        ef.shared.unfix()
+        ef.nonant.activate()
+
+
+def scenario_objectives(ef) -> list[float]:
+    """Each scenario's weighted objective at the plan in ``ef``."""
+    return [pyo.value(m.weighted_objective) for m in ef.blocks]
+
+
+def first_stage_of(m, d, periods: int) -> tuple[list, list[float]]:
+    """``(keys, values)`` of the first stage of an ordinary solved model ``m`` of instance ``d``."""
+    fs = first_stage(m, d, periods)
+    return [k for k, _ in fs], [_clean(pyo.value(v)) for _, v in fs]
+
+
+def fix_first_stage(m, d, periods: int, keys: list, values: list[float]) -> None:
+    """Fix the first-stage decisions of an ordinary model ``m`` at ``values`` (keyed by ``keys``,
+    as :func:`first_stage_of` returns them)."""
+    fs = first_stage(m, d, periods)
+    if [k for k, _ in fs] != list(keys):  # pragma: no cover - scenarios scale series only
+        raise InputError("uncertainty", "the scenario's first-stage decisions differ from the plan's")
+    for (_, v), x in zip(fs, values):
+        v.fix(x)

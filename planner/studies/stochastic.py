@@ -1,0 +1,231 @@
+"""Two-stage stochastic planning: the plan of the first periods that does best across the
+uncertainty, and what that is worth (``planner solve INSTANCE --scenarios N``).
+
+Problems solved (``f_s`` the weighted objective of scenario ``s``, ``x`` the first stage of
+:mod:`planner.model.stages`, ``y_s`` the rest; :mod:`planner.solver.extensive` for the model):
+
+    RP  = min_x  sum_s p_s min_{y_s} f_s(x, y_s)  [+ W CVaR]           the stochastic plan
+    EV  = min_{x,y} f_mean(x, y)                                       the mean-forecast plan, first stage x_EV
+    EEV = sum_s p_s min_{y_s} f_s(x_EV, y_s)  [+ W CVaR]               the mean plan's first stage fixed, re-solved per scenario
+    WS  = sum_s p_s min_{x_s, y_s} f_s(x_s, y_s)  [+ W CVaR]           wait and see: every scenario with perfect information
+
+    VSS  = EEV - RP  >= 0    what planning for the range buys over planning for the middle
+    EVPI = RP - WS   >= 0    what knowing the future would still buy
+
+(both up to the MIP gaps). With a risk term the three share it, so they stay comparable.
+
+Out of sample: ``M`` fresh scenarios drawn with another seed; on each, both first stages (the
+stochastic one and the mean plan's) are fixed and the rest re-solved (each scenario by itself,
+risk-neutral: ``min_y f_s(x, y)``). Reported: each plan's mean objective with a 95 % interval
+``mean +- 1.96 sd / sqrt(M)`` and the paired difference (mean-plan minus stochastic) with its
+interval; a first stage infeasible in a fresh scenario is counted and left out of the means.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+
+from planner.errors import InfeasibleError, InputError
+from planner.instance.load import check_before_build
+from planner.instance.uncertainty import Scenario, mean_instance, sample_scenarios
+from planner.model import build_model
+from planner.outputs.quarter import default_commit_periods
+from planner.outputs.results import Plan
+from planner.solver.extensive import (
+    build_extensive,
+    first_stage_of,
+    fix_first_stage,
+    fix_shared,
+    risk_measure,
+    scenario_objectives,
+    shared_values,
+    solve_extensive,
+    solve_wait_and_see,
+)
+from planner.solver.highs import SolveInfo
+from planner.solver.solve import solve_model
+
+
+@dataclass
+class Stochastic:
+    """What :func:`run_stochastic` found: the scenarios, each scenario's plan under the shared first
+    stage, the first stage, the reference problems' objectives and the out-of-sample check."""
+
+    scenarios: list[Scenario]
+    periods: int
+    plans: list[Plan]
+    keys: list
+    first_stage: list[float]
+    mean_first_stage: list[float]
+    summary: dict
+    per_scenario: dict = field(default_factory=dict)  # name -> {"rp": .., "eev": .., "ws": .., "risk": ..}
+    out_of_sample: dict | None = None
+    out_of_sample_rows: list = field(default_factory=list)
+
+
+def _ci(values) -> dict:
+    """Mean and 95 % normal interval of ``values`` (n, mean, sd, low, high)."""
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    if n == 0:
+        return {"n": 0, "mean": None, "sd": None, "low": None, "high": None}
+    mean = float(v.mean())
+    sd = float(v.std(ddof=1)) if n > 1 else 0.0
+    half = 1.96 * sd / math.sqrt(n)
+    return {"n": n, "mean": mean, "sd": sd, "low": mean - half, "high": mean + half}
+
+
+def solve_mean_plan(d, scenarios, periods: int, time_limit=None, mip_gap=None) -> tuple[float, list, list[float]]:
+    """EV: the deterministic plan on the mean forecast; returns ``(objective, keys, first stage)``."""
+    mean = mean_instance(d, scenarios)
+    check_before_build(mean)
+    m = build_model(mean)
+    info = solve_model(m, "weighted", time_limit, mip_gap)
+    keys, values = first_stage_of(m, mean, periods)
+    return info.objective, keys, values
+
+
+def _scenario_plans(ef, scenarios, info: SolveInfo, periods: int) -> list[Plan]:
+    """Each scenario's tables and KPIs at the plan in ``ef`` (commit window = the first stage)."""
+    plans = []
+    for m, sc in zip(ef.blocks, scenarios):
+        si = SolveInfo(status=info.status, mip_gap=info.mip_gap, warnings=list(info.warnings))
+        si.objective = pyo.value(m.weighted_objective)
+        plans.append(Plan.from_model(m, sc.data, si, "weighted", periods))
+    return plans
+
+
+def _reference(ef, values, time_limit, mip_gap, what: str, warnings: list) -> tuple[float, list[float]] | None:
+    """EEV (``values``: the first stage to fix) or WS (``values`` None); None if infeasible."""
+    try:
+        if values is None:
+            info = solve_wait_and_see(ef, time_limit, mip_gap)
+        else:
+            fix_shared(ef, values)
+            info = solve_extensive(ef, time_limit, mip_gap)
+    except InfeasibleError as e:
+        warnings.append(f"{what}: infeasible ({str(e).split(';')[0]})")
+        return None
+    finally:
+        fix_shared(ef, None)
+    return info.objective, scenario_objectives(ef)
+
+
+def run_stochastic(
+    d,
+    n: int = 5,
+    seed: int = 0,
+    periods: int | None = None,
+    cvar_alpha: float | None = None,
+    cvar_weight: float = 0.0,
+    out_of_sample: int = 0,
+    out_of_sample_seed: int | None = None,
+    time_limit=None,
+    mip_gap=None,
+    scenarios: list[Scenario] | None = None,
+) -> Stochastic:
+    """Solve the two-stage problem of instance ``d`` and its reference problems (module docstring).
+
+    ``scenarios``: given scenarios instead of ``n`` drawn with ``seed``; ``periods``: the first
+    stage (default: the commit periods, a quarter); ``out_of_sample``: ``M`` fresh scenarios drawn
+    with ``out_of_sample_seed`` (default ``seed + 1``)."""
+    periods = periods or default_commit_periods(d.grid.grain)
+    if periods > d.horizon_T:
+        raise InputError("--first-stage", f"expected at most the horizon's {d.horizon_T} periods, got {periods}")
+    if cvar_weight and cvar_alpha is None:
+        raise InputError("--cvar-weight", "needs --cvar ALPHA (the level, e.g. 0.9)")
+    scenarios = scenarios or sample_scenarios(d, n, seed)
+    times, warnings = {}, []
+    t0 = time.perf_counter()
+    ev, mean_keys, x_ev = solve_mean_plan(d, scenarios, periods, time_limit, mip_gap)
+    times["mean_plan_seconds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ef = build_extensive(scenarios, periods, cvar_alpha, cvar_weight)
+    times["build_seconds"] = time.perf_counter() - t0
+    info = solve_extensive(ef, time_limit, mip_gap)
+    times["solve_seconds"] = info.solve_seconds
+    rp, rp_s = info.objective, scenario_objectives(ef)
+    risk = [pyo.value(risk_measure(m)) for m in ef.blocks]
+    cvar = pyo.value(ef.cvar) if hasattr(ef, "cvar") else None
+    x_rp = shared_values(ef)
+    plans = _scenario_plans(ef, scenarios, info, periods)
+    if mean_keys != ef.keys:  # pragma: no cover - same sets in every scenario
+        raise InputError("uncertainty", "the mean instance's first stage differs from the scenarios'")
+    t0 = time.perf_counter()
+    eev = _reference(ef, x_ev, time_limit, mip_gap, "the mean plan's first stage", warnings)
+    ws = _reference(ef, None, time_limit, mip_gap, "wait and see", warnings)
+    times["reference_seconds"] = time.perf_counter() - t0
+    summary = {
+        "scenarios": len(scenarios),
+        "seed": seed,
+        "first_stage_periods": periods,
+        "first_stage_decisions": len(ef.keys),
+        "cvar_alpha": cvar_alpha,
+        "cvar_weight": cvar_weight,
+        "solver_status": info.status,
+        "mip_gap": info.mip_gap,
+        "expected_objective": rp,
+        "cvar_person_nights": cvar,
+        "mean_plan_objective": ev,
+        "mean_plan_expected_objective": eev[0] if eev else None,
+        "wait_and_see_objective": ws[0] if ws else None,
+        "vss": (eev[0] - rp) if eev else None,
+        "evpi": (rp - ws[0]) if ws else None,
+        "warnings": warnings,
+    }
+    per = {
+        sc.name: {"rp": rp_s[i], "eev": eev[1][i] if eev else None, "ws": ws[1][i] if ws else None, "risk": risk[i]}
+        for i, sc in enumerate(scenarios)
+    }
+    result = Stochastic(scenarios, periods, plans, ef.keys, x_rp, x_ev, summary, per)
+    if out_of_sample:
+        t0 = time.perf_counter()
+        oos_seed = seed + 1 if out_of_sample_seed is None else out_of_sample_seed
+        result.out_of_sample, result.out_of_sample_rows = evaluate_out_of_sample(
+            d, periods, ef.keys, {"stochastic": x_rp, "mean_plan": x_ev}, out_of_sample, oos_seed, time_limit, mip_gap
+        )
+        times["out_of_sample_seconds"] = time.perf_counter() - t0
+    summary["timings"] = {k: round(v, 3) for k, v in times.items()}
+    return result
+
+
+def evaluate_first_stages(sc: Scenario, periods: int, keys, plans: dict, time_limit=None, mip_gap=None) -> dict:
+    """On one scenario, each first stage of ``plans`` (name -> values) fixed and the rest
+    re-solved: ``{name: (objective, crisis + unsheltered person-nights)}`` (None if infeasible)."""
+    check_before_build(sc.data)
+    m = build_model(sc.data)
+    out = {}
+    for name, values in plans.items():
+        fix_first_stage(m, sc.data, periods, keys, values)
+        try:
+            info = solve_model(m, "weighted", time_limit, mip_gap)
+            out[name] = (info.objective, pyo.value(risk_measure(m)))
+        except InfeasibleError:
+            out[name] = None
+    return out
+
+
+def evaluate_out_of_sample(d, periods, keys, plans: dict, m: int, seed: int, time_limit=None, mip_gap=None) -> tuple[dict, list]:
+    """Both first stages on ``m`` fresh scenarios (module docstring); returns the summary and one
+    row per fresh scenario."""
+    fresh = sample_scenarios(d, m, seed, prefix="o")
+    rows = []
+    for sc in fresh:
+        got = evaluate_first_stages(sc, periods, keys, plans, time_limit, mip_gap)
+        row = {"scenario": sc.name, **{f"factor:{p}": f for p, f in sc.factors.items()}}
+        for name, v in got.items():
+            row[f"objective_{name}"] = v[0] if v else None
+            row[f"crisis_unsheltered_person_nights_{name}"] = v[1] if v else None
+        rows.append(row)
+    both = [r for r in rows if all(r[f"objective_{n}"] is not None for n in plans)]
+    summary = {"scenarios": m, "seed": seed, "feasible_for_both": len(both)}
+    for name in plans:
+        feasible = [r[f"objective_{name}"] for r in rows if r[f"objective_{name}"] is not None]
+        summary[name] = {**_ci(feasible), "infeasible": m - len(feasible)}
+    summary["mean_plan_minus_stochastic"] = _ci([r["objective_mean_plan"] - r["objective_stochastic"] for r in both])
+    return summary, rows
