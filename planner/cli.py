@@ -94,6 +94,8 @@ def _cmd_solve(args) -> int:
         _check_out(args.out, "run")  # before anything is loaded or solved
     if args.choose_measures:
         return _choose(args)
+    if args.scenarios is not None:
+        return _stochastic(args)
     d = load_instance(args.instance, overrides=args.set, package=args.package)
     if args.diagnose:
         from planner.solver.diagnose import diagnose
@@ -172,6 +174,84 @@ def _choose(args) -> int:
     return 0
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got '{text}'") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 (exclusive), got '{text}'")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got '{text}'")
+    return value
+
+
+def _stochastic(args) -> int:
+    """``planner solve INSTANCE --scenarios N``: the two-stage stochastic solve (planner.studies.stochastic)."""
+    from planner.instance.load import load_instance
+    from planner.instance.uncertainty import check_uncertainty
+
+    for flag, given in (("--diagnose", args.diagnose), ("--polish-cost", args.polish_cost), ("--commit-periods", args.commit_periods)):
+        if given:
+            raise InputError(flag, "not with --scenarios (the first stage is --first-stage)")
+    if args.objective == "lexicographic":
+        raise InputError("--objective", "--scenarios solves the weighted objective only")
+    if args.scenarios < 1:
+        raise InputError("--scenarios", f"expected a whole number >= 1, got {args.scenarios}")
+    d = load_instance(args.instance, overrides=args.set, package=args.package)
+    check_uncertainty(d)
+    out = Path(args.out) if args.out else _check_out(Path("results") / f"{_run_name(d, args.package)}-stochastic", "stochastic")
+    kwargs = dict(
+        n=args.scenarios, seed=args.seed, periods=args.first_stage, cvar_alpha=args.cvar, cvar_weight=args.cvar_weight or 0.0,
+        out_of_sample=args.out_of_sample, out_of_sample_seed=args.out_of_sample_seed, time_limit=args.time_limit, mip_gap=args.mip_gap,
+    )
+    if args.engine == "mpi-sppy":
+        from planner.studies.sppy import run_sppy
+
+        result = run_sppy(d, processes=args.processes, **kwargs)
+    else:
+        from planner.studies.stochastic import run_stochastic
+
+        result = run_stochastic(d, **kwargs)
+    from planner.studies.stochasticout import write_stochastic
+
+    write_stochastic(result, d, out, args.command_line)
+    print(stochastic_summary(result.summary, out))
+    return 0
+
+
+def stochastic_summary(s: dict, out) -> str:
+    """The terminal lines of a stochastic solve."""
+    fmt = lambda x: "n/a" if x is None else f"{x:,.2f}"  # noqa: E731
+    lines = [
+        f"{s['solver_status']}: {s['scenarios']} scenarios (seed {s['seed']}), first stage {s['first_stage_periods']} periods "
+        f"({s['first_stage_decisions']} decisions); expected objective {fmt(s['expected_objective'])}",
+        f"mean-forecast plan: {fmt(s['mean_plan_objective'])} on the mean, {fmt(s['mean_plan_expected_objective'])} expected "
+        f"with its first stage; wait and see {fmt(s['wait_and_see_objective'])}; VSS {fmt(s['vss'])}; EVPI {fmt(s['evpi'])}",
+    ]
+    o = s.get("out_of_sample")
+    if o:
+        st, mp, diff = o["stochastic"], o["mean_plan"], o["mean_plan_minus_stochastic"]
+        lines.append(
+            f"out of sample ({o['scenarios']} scenarios, seed {o['seed']}): stochastic {fmt(st['mean'])} [{fmt(st['low'])}, {fmt(st['high'])}], "
+            f"mean plan {fmt(mp['mean'])} [{fmt(mp['low'])}, {fmt(mp['high'])}], difference {fmt(diff['mean'])} [{fmt(diff['low'])}, {fmt(diff['high'])}]"
+        )
+    na = s.get("nonanticipativity_recount")
+    if na:
+        lines.append(f"non-anticipativity (recount of every scenario): {'identical first stage' if na['identical'] else 'FIRST STAGES DIFFER'}")
+    lines += [f"warning: {w}" for w in s.get("warnings", [])]
+    lines.append(f"written to {out}")
+    return "\n".join(lines)
+
+
 def _cmd_simulate(args) -> int:
     from planner.check.simulate import simulate
     from planner.instance.load import load_instance
@@ -245,6 +325,19 @@ def _cmd_schema(args) -> int:
     return 0
 
 
+def _stochastic_options(s) -> None:
+    g = s.add_argument_group("two-stage stochastic (the instance's 'uncertainty' section)")
+    g.add_argument("--scenarios", type=_whole, metavar="N", help="solve for N scenarios drawn from the uncertainty: one first stage shared by all (default folder results/<name>-stochastic/)")
+    g.add_argument("--seed", type=int, default=0, help="with --scenarios: the draws' seed (default 0; the same seed draws the same scenarios)")
+    g.add_argument("--first-stage", type=_whole, metavar="PERIODS", help="with --scenarios: periods whose decisions are shared (default: the commit periods, a quarter)")
+    g.add_argument("--cvar", type=_share, metavar="ALPHA", help="with --scenarios: add W x CVaR_ALPHA of crisis + unsheltered person-nights to the objective")
+    g.add_argument("--cvar-weight", type=_positive, metavar="W", help="with --cvar: objective units per person-night of the CVaR")
+    g.add_argument("--out-of-sample", type=_count, default=100, metavar="M", help="with --scenarios: evaluate both first stages on M fresh scenarios (default 100; 0 skips)")
+    g.add_argument("--out-of-sample-seed", type=int, metavar="S", help="the fresh scenarios' seed (default --seed + 1)")
+    g.add_argument("--engine", choices=["extensive", "mpi-sppy"], default="extensive", help="extensive form in HiGHS (default) or progressive hedging with mpi-sppy over MPI")
+    g.add_argument("--processes", type=_whole, default=2, metavar="K", help="with --engine mpi-sppy: MPI processes (mpiexec -n K)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     from planner.outputs.runfolder import tool_version
 
@@ -298,6 +391,7 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--package", help="put a package of measures (or one measure) in force, e.g. letter")
     s.add_argument("--choose-measures", action="store_true", help="let the optimiser choose which measures to adopt (binary decisions inside the budget)")
     s.add_argument("--measures", help="with --choose-measures: the candidates, comma-separated (default: every measure that is not a risk)")
+    _stochastic_options(s)
     s.set_defaults(func=_cmd_solve)
 
     sim = sub.add_parser("simulate", help="the status quo: decisions by the instance's rules, same accounting and outputs as solve")

@@ -311,6 +311,7 @@ class UncertainSeries(Strict):
     range: UncertainRange | None = Field(None, description="min / medium / max multipliers (give this or quantiles).")
     quantiles: UncertainQuantiles | None = Field(None, description="Multipliers at probabilities (give this or range).")
     from_period: str | None = Field(None, description="First period the multiplier applies to (default: the horizon's start).")
+    correlation: Share | None = Field(None, description="This series' own rho with the common factor (default: uncertainty.correlation); 0: independent.")
     source: str = Field("", description="Where the range comes from (a line of the source, or 'assumption: ...').")
 
 
@@ -318,12 +319,13 @@ class Uncertainty(Strict):
     """What is uncertain, for ``planner solve --scenarios N`` (two-stage stochastic).
 
     Every series gets one multiplier per scenario, ``Q_i(Phi(Z_i))`` with ``Q_i`` its quantile
-    function and ``Z_i = sqrt(rho) F + sqrt(1 - rho) E_i`` (``F``, ``E_i`` independent standard
-    normal): the common factor ``F`` gives every pair of series the correlation ``rho`` of their
-    normal scores (``rho = 1``: all move together; ``0``: independent)."""
+    function and ``Z_i = sqrt(rho_i) F + sqrt(1 - rho_i) E_i`` (``F``, ``E_i`` independent
+    standard normal): the common factor ``F`` gives series ``i`` and ``j`` the correlation
+    ``sqrt(rho_i rho_j)`` of their normal scores, ``rho`` when both take ``correlation`` (``1``:
+    all move together; ``0``: independent)."""
 
     description: str = ""
-    correlation: Share = Field(1.0, description="Correlation of every pair of series through the common factor (0..1).")
+    correlation: Share = Field(1.0, description="rho: the correlation of every pair of series through the common factor (0..1; a series may set its own).")
     series: list[UncertainSeries] = Field(min_length=1)
 
 

@@ -6,10 +6,11 @@ start; the look-ahead tail included). Its quantile function ``Q_i`` is piecewise
 ``(p_j, v_j)`` (``range``: ``(0, min), (0.5, medium), (1, max)``), flat beyond the first and last
 point. Series move together through one common factor (a one-factor Gaussian copula):
 
-    Z_i = sqrt(rho) F + sqrt(1 - rho) E_i,   F, E_i ~ N(0, 1) independent
+    Z_i = sqrt(rho_i) F + sqrt(1 - rho_i) E_i,   F, E_i ~ N(0, 1) independent
     X_i = Q_i(Phi(Z_i))
 
-so ``corr(Z_i, Z_j) = rho`` for every pair (``uncertainty.correlation``), each ``Z_i`` is
+so ``corr(Z_i, Z_j) = sqrt(rho_i rho_j)`` (``rho`` for every pair when all take
+``uncertainty.correlation``; a series' own ``correlation`` sets its ``rho_i``), each ``Z_i`` is
 standard normal and each ``X_i`` has exactly the stated quantiles. A scenario is the ordinary
 :class:`~planner.instance.loading.InstanceData` with its series multiplied; ``N`` scenarios drawn
 with one seed are equally likely (``1/N``). The draws come from
@@ -109,8 +110,8 @@ def draw_factors(d: InstanceData, n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     common = rng.standard_normal(n)
     own = rng.standard_normal((n, len(unc.series)))
-    rho = unc.correlation
-    z = math.sqrt(rho) * common[:, None] + math.sqrt(1.0 - rho) * own
+    rho = np.array([unc.correlation if s.correlation is None else s.correlation for s in unc.series])
+    z = np.sqrt(rho) * common[:, None] + np.sqrt(1.0 - rho) * own
     u = normal_cdf(z)
     out = np.empty_like(u)
     for i, spec in enumerate(unc.series):

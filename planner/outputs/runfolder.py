@@ -152,6 +152,7 @@ def write_run_folder(target, files: dict[str, str | bytes], command: list | None
     try:
         for name, content in files.items():
             data = content.encode("utf-8") if isinstance(content, str) else content
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)  # a name may hold a subfolder (scenarios/s000/kpis.json)
             with open(tmp / name, "wb") as f:
                 f.write(data)
                 f.flush()
@@ -179,7 +180,7 @@ def write_run_folder(target, files: dict[str, str | bytes], command: list | None
 MARKER = "run.json"
 """The marker of a folder the tool wrote: ``{"tool", "version", "kind", "command"}``."""
 
-KINDS = ("run", "compare", "batch")
+KINDS = ("run", "compare", "batch", "stochastic")
 
 RUN_FILES = frozenset(
     {"instance.resolved.yaml", "kpis.json", "timings.json", "report.html", "plan.xlsx", MARKER}
@@ -281,6 +282,8 @@ def why_not_a_folder_of(folder: Path, kind: str) -> str | None:
         "compare": (("comparison.csv",), COMPARE_FILES, "runs"),
         "batch": (("batch.sqlite",), BATCH_FILES, "summary"),
     }
+    if kind not in legacy:  # kinds newer than the marker: only a marked folder is the tool's
+        return f"is not a {kind} folder of planner (no {MARKER})"
     needed, allowed, subfolders = legacy[kind]
     missing = [n for n in needed if not (folder / n).is_file()]
     if missing:
