@@ -91,7 +91,7 @@ def _cmd_solve(args) -> int:
     from planner.solver.solve import solve
 
     if args.out and not args.diagnose:
-        _check_out(args.out, "run")  # before anything is loaded or solved
+        _check_out(args.out, "run" if args.scenarios is None else "stochastic")  # before anything is loaded or solved
     if args.choose_measures:
         return _choose(args)
     if args.scenarios is not None:
@@ -216,7 +216,7 @@ def _stochastic(args) -> int:
     if args.engine == "mpi-sppy":
         from planner.studies.sppy import run_sppy
 
-        result = run_sppy(d, processes=args.processes, **kwargs)
+        result = run_sppy(d, processes=args.processes, overrides=args.set, package=args.package, **kwargs)
     else:
         from planner.studies.stochastic import run_stochastic
 

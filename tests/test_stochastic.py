@@ -198,3 +198,19 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert "VSS" in out and "EVPI" in out and "identical first stage" in out
     assert (tmp_path / "a" / "scenarios.csv").read_bytes() == (tmp_path / "b" / "scenarios.csv").read_bytes()
     assert main(["evaluate", str(tmp_path / "a" / "scenarios" / "s001")]) == 0
+
+
+@pytest.mark.slow
+def test_mpi_sppy_matches_extensive_form(tmp_path):
+    """Progressive hedging over 2 MPI processes (mpi-sppy) on 3 scenarios of the site instance finds
+    the extensive form's first stage, and the same expected objective."""
+    pytest.importorskip("mpisppy")
+    pytest.importorskip("mpi4py")
+    path = _write(tmp_path, site_instance())
+    base = ["solve", path, "--scenarios", "3", "--seed", "3", "--first-stage", "1", "--out-of-sample", "0"]
+    assert main([*base, "--out", str(tmp_path / "ef")]) == 0
+    assert main([*base, "--engine", "mpi-sppy", "--processes", "2", "--out", str(tmp_path / "ph")]) == 0
+    ef, ph = (json.loads((tmp_path / f / "stochastic.json").read_text()) for f in ("ef", "ph"))
+    assert (tmp_path / "ef" / "first_stage.csv").read_text() == (tmp_path / "ph" / "first_stage.csv").read_text()
+    assert ph["expected_objective"] == pytest.approx(ef["expected_objective"], rel=1e-6)
+    assert ph["engine"]["name"] == "mpi-sppy" and ph["engine"]["convergence"] < 1e-4

@@ -229,3 +229,61 @@ def evaluate_out_of_sample(d, periods, keys, plans: dict, m: int, seed: int, tim
         summary[name] = {**_ci(feasible), "infeasible": m - len(feasible)}
     summary["mean_plan_minus_stochastic"] = _ci([r["objective_mean_plan"] - r["objective_stochastic"] for r in both])
     return summary, rows
+
+
+def _solve_fixed(sc: Scenario, periods: int, keys, values, time_limit=None, mip_gap=None):
+    """Scenario ``sc`` with the first stage fixed at ``values`` (None: free), solved alone:
+    ``(model, SolveInfo)``; raises InfeasibleError."""
+    check_before_build(sc.data)
+    m = build_model(sc.data)
+    if values is not None:
+        fix_first_stage(m, sc.data, periods, keys, values)
+    return m, solve_model(m, "weighted", time_limit, mip_gap)
+
+
+def run_decomposed(d, first, n: int = 5, seed: int = 0, periods: int | None = None, out_of_sample: int = 0,
+                   out_of_sample_seed: int | None = None, time_limit=None, mip_gap=None) -> Stochastic:
+    """A first stage found elsewhere (progressive hedging: ``first``, in the order of
+    :func:`planner.model.stages.first_stage`) evaluated scenario by scenario, with EV, EEV and WS
+    solved the same way (no model holds every scenario; risk-neutral)."""
+    periods = periods or default_commit_periods(d.grid.grain)
+    scenarios = sample_scenarios(d, n, seed)
+    times, warnings = {}, []
+    t0 = time.perf_counter()
+    ev, keys, x_ev = solve_mean_plan(d, scenarios, periods, time_limit, mip_gap)
+    times["mean_plan_seconds"] = time.perf_counter() - t0
+    per, plans, status = {}, [], "optimal"
+    t0 = time.perf_counter()
+    for sc in scenarios:
+        m, info = _solve_fixed(sc, periods, keys, first, time_limit, mip_gap)
+        status = info.status if info.status != "optimal" else status
+        plans.append(Plan.from_model(m, sc.data, info, "weighted", periods))
+        per[sc.name] = {"rp": info.objective, "risk": pyo.value(risk_measure(m))}
+    times["solve_seconds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for what, values in (("eev", x_ev), ("ws", None)):
+        for sc in scenarios:
+            try:
+                per[sc.name][what] = _solve_fixed(sc, periods, keys, values, time_limit, mip_gap)[1].objective
+            except InfeasibleError:
+                per[sc.name][what] = None
+                warnings.append(f"{sc.name}: infeasible with the mean plan's first stage")
+    times["reference_seconds"] = time.perf_counter() - t0
+    expect = lambda what: None if any(per[s.name][what] is None for s in scenarios) else sum(s.probability * per[s.name][what] for s in scenarios)  # noqa: E731
+    rp, eev, ws = expect("rp"), expect("eev"), expect("ws")
+    summary = {
+        "scenarios": n, "seed": seed, "first_stage_periods": periods, "first_stage_decisions": len(keys), "cvar_alpha": None, "cvar_weight": 0.0,
+        "solver_status": status, "mip_gap": None, "expected_objective": rp, "cvar_person_nights": None, "mean_plan_objective": ev,
+        "mean_plan_expected_objective": eev, "wait_and_see_objective": ws, "vss": None if eev is None else eev - rp,
+        "evpi": None if ws is None else rp - ws, "warnings": warnings,
+    }
+    result = Stochastic(scenarios, periods, plans, keys, list(first), x_ev, summary, per)
+    if out_of_sample:
+        t0 = time.perf_counter()
+        oos_seed = seed + 1 if out_of_sample_seed is None else out_of_sample_seed
+        result.out_of_sample, result.out_of_sample_rows = evaluate_out_of_sample(
+            d, periods, keys, {"stochastic": list(first), "mean_plan": x_ev}, out_of_sample, oos_seed, time_limit, mip_gap
+        )
+        times["out_of_sample_seconds"] = time.perf_counter() - t0
+    summary["timings"] = {k: round(v, 3) for k, v in times.items()}
+    return result
