@@ -54,6 +54,7 @@ from planner.instance.loading import validate_dict, validate_mapping
 from planner.instance.measures import PACKAGE_PATH, apply_changes, package_measures
 from planner.instance.overrides import parse_assignment
 from planner.instance.schema import Strict
+from planner.instance.uncertainty import quantile_value
 from planner.instance.yamlio import load_yaml
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$"
@@ -319,7 +320,7 @@ def _draw(dist: Distribution, rng: np.random.Generator, n: int) -> list:
         return rng.triangular(t.low, t.mode, t.high, n).tolist()
     if dist.quantiles is not None:
         q = dist.quantiles
-        return np.interp(rng.uniform(0.0, 1.0, n), q.probabilities, q.values).tolist()
+        return quantile_value(q.probabilities, q.values, rng.uniform(0.0, 1.0, n)).tolist()
     c = dist.choice
     p = None if c.weights is None else np.asarray(c.weights, dtype=float) / sum(c.weights)
     picks = rng.choice(len(c.values), size=n, p=p)
