@@ -1,8 +1,10 @@
 """The status quo of nl-2022 reproduces the letter (shared/seed/kamerbrief-migratieketen-2022-07-01.txt).
 
 `planner simulate instances/nl-2022.yaml` follows the instance's rules (production at capacity,
-planned hires, no new locations, housing at the municipal pace, no measures). Each test cites
-the letter's line; the tolerances are the ones the project set for calibration.
+planned hires, housing at the municipal pace, no measures, and reception that reacts: emergency
+sites opened with their lead time and within the pace limits when occupancy exceeds the places at
+the norm, then crisis shelter). Each test cites the letter's line; the tolerances are the ones
+the project set for calibration.
 """
 
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import planner
+from planner.check.evaluate import evaluate_run
 from planner.check.simulate import simulate
 
 NL = Path(__file__).parents[1] / "instances" / "nl-2022.yaml"
@@ -47,6 +50,29 @@ def test_occupancy_and_places_end_2022(status_quo):
     dec = status_quo.tables["reception"].set_index("period").loc["2022-12"]
     assert dec.occupancy == pytest.approx(46_000, rel=0.05)
     assert dec.places_needed == pytest.approx(51_000, rel=0.05)
+
+
+def test_everyone_sheltered_end_2022(status_quo):
+    """L782-L786: the 46,000 residents at the end of 2022 are given a place ('iedereen met recht op
+    opvang een opvangplek'): the reacting status quo leaves fewer than 1 % of them unsheltered,
+    with crisis shelter within its capacity and places opened within the pace limits."""
+    dec = status_quo.tables["reception"].set_index("period").loc["2022-12"]
+    assert dec.unsheltered < 0.01 * 46_000
+    d = status_quo.data
+    assert dec.crisis <= sum(d.s(f"regions.{r}.crisis_capacity")[11] for r in d.instance.regions) + 1e-6
+    locs = status_quo.tables["locations"]
+    opened = locs[locs.opened]
+    assert set(opened.type) <= set(d.instance.reception.status_quo_location_types)
+    per_month = opened.groupby("open_from").places.sum()
+    assert (per_month <= d.instance.reception.max_new_places + 1e-6).all()
+
+
+def test_status_quo_recounts_clean(status_quo, tmp_path):
+    """planner evaluate agrees with the status quo and finds no violated constraint (pace limits,
+    extensions, lead times, minimum terms included)."""
+    comparison, violations, ok = evaluate_run(status_quo.write(tmp_path / "sq"))
+    assert violations == []
+    assert ok, comparison[~comparison.agree].to_string()
 
 
 def test_permit_holders_mid_2022(status_quo):

@@ -291,6 +291,8 @@ def _series_fields(inst: Instance):
             yield f"regions.{r}.housing_supply", reg.housing_supply
         yield f"regions.{r}.accelerated_capacity", reg.accelerated_capacity
         yield f"regions.{r}.crisis_capacity", reg.crisis_capacity
+        if reg.max_new_places is not None:
+            yield f"regions.{r}.max_new_places", reg.max_new_places
     for k, ct in inst.case_types.items():
         yield f"case_types.{k}.inflow", ct.inflow
         yield f"case_types.{k}.hours_per_case", ct.hours_per_case
@@ -306,6 +308,8 @@ def _series_fields(inst: Instance):
             yield f"staff_pools.{p}.retrain_to.{q}.max_fte", rt.max_fte
     for g, s in inst.reception.other_groups.items():
         yield f"reception.other_groups.{g}", s
+    if inst.reception.max_new_places is not None:
+        yield "reception.max_new_places", inst.reception.max_new_places
     yield "placement.housing_supply", inst.placement.housing_supply
 
 
@@ -343,6 +347,9 @@ def check_references(inst: Instance, grid: TimeGrid) -> None:
                 raise InputError(f"locations.{loc_id}.open_until", f"expected a period like {grid.labels[0]}, got '{loc.open_until}'")
             if loc.status == "candidate":
                 raise InputError(f"locations.{loc_id}.open_until", "only existing locations have a planned close")
+    for i, lt in enumerate(inst.reception.status_quo_location_types):
+        if lt not in inst.location_types:
+            raise InputError(f"reception.status_quo_location_types.{i}", f"unknown location type '{lt}'; expected one of {sorted(inst.location_types)}")
     shares = [r.quota_share for r in inst.regions.values()]
     if any(s is not None for s in shares):
         if any(s is None for s in shares):

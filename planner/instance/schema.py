@@ -74,6 +74,10 @@ class Region(Strict):
     accelerated_capacity: Series = Field(0.0, description="Persons per period the region can place in intermediate housing (accelerated placement).")
     crisis_capacity: Series = Field(0.0, description="Crisis emergency shelter places (persons) available in the region per period.")
     crisis_eur_per_person_night: NonNeg | None = Field(None, description="Default: reception.crisis_eur_per_person_night.")
+    max_new_places: Series | None = Field(
+        None,
+        description="Pace: places of new locations in this region whose first period of use falls in the period, at most (per period); empty: no regional limit.",
+    )
 
 
 
@@ -188,6 +192,10 @@ class LocationType(Strict):
     keep_open_eur_per_place: NonNeg = Field(0.0, description="One-off cost per place to keep an existing location open past its planned close.")
     lead_months: NonNeg = Field(0.0, description="From the decision to open until the first period of use.")
     min_open_months: NonNeg = Field(0.0, description="A new location, once open, stays open at least this long.")
+    extension_months: NonNeg | None = Field(
+        None,
+        description="An existing location kept open past its planned close stays open this long more (rounded to whole periods), then closes; empty: through the end of the plan.",
+    )
 
 
 class Location(Strict):
@@ -198,7 +206,7 @@ class Location(Strict):
     open_until: str | None = Field(
         None, description="Existing: last period open as planned (YYYY-MM / YYYY-Www); empty: open through the horizon."
     )
-    can_keep_open: bool = Field(True, description="Existing: may be kept open past open_until.")
+    can_keep_open: bool = Field(True, description="Existing: may be kept open past open_until (an extension decision); false where the closure is forced.")
 
 
 class Reception(Strict):
@@ -210,6 +218,17 @@ class Reception(Strict):
     rejected_stay_share: Share = Field(1.0, description="Share of rejected persons who stay in COA awaiting departure.")
     other_groups: dict[str, Series] = Field(default_factory=dict, description="Other occupancy groups in persons per period (e.g. amv).")
     crisis_eur_per_person_night: NonNeg = 0.0
+    max_new_places: Series | None = Field(
+        None,
+        description="Pace: places of new locations whose first period of use falls in the period, at most, nationally (per period); empty: no national limit.",
+    )
+    max_extensions: NonNeg | None = Field(
+        None, description="At most this many existing locations kept open past their planned close (extensions) over the plan; empty: no cap."
+    )
+    status_quo_location_types: list[str] = Field(
+        default_factory=list,
+        description="Location types whose candidates the status quo (simulate) opens when occupancy exceeds the places at the norm; empty: it opens none.",
+    )
 
 
 class Placement(Strict):

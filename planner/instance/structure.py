@@ -19,7 +19,7 @@ today (``planner/model/*.py``) these are:
 * per case type: ``pool``, ``waits_in_coa``, ``grants_need_housing``, ``deadline_months`` (the
   FIFO window and its fractional weight), ``follow_on.source_types`` and ``follow_on.lag_months``;
 * per staff pool: ``training_months`` (the pipeline's delay), ``integer_hires`` (the domain);
-* per location type: ``lead_months``, ``min_open_months``; per location: ``region``, ``type``,
+* per location type: ``lead_months``, ``min_open_months``, ``extension_months``; per location: ``region``, ``type``,
   ``status``, ``open_until``, ``can_keep_open``;
 * ``placement.norm_weeks`` (the FIFO window of the housing norm);
 * whether an optional field is given at all (``budget.total_eur`` adds a constraint).
@@ -48,6 +48,7 @@ PARAM_FIELDS = (
     "regions.*.accelerated_capacity",
     "regions.*.crisis_capacity",
     "regions.*.crisis_eur_per_person_night",
+    "regions.*.max_new_places",  # values; given <-> not given adds the region's pace row
     # case types
     "case_types.*.inflow",
     "case_types.*.persons_per_case",
@@ -94,6 +95,9 @@ PARAM_FIELDS = (
     "reception.rejected_stay_share",
     "reception.other_groups.*",  # values; the groups themselves are a set (compared)
     "reception.crisis_eur_per_person_night",
+    "reception.max_new_places",  # values; given <-> not given adds the national pace rows
+    "reception.max_extensions",  # a number -> another; given <-> not given adds the cap
+    "reception.status_quo_location_types",  # simulate only
     # placement
     "placement.start_waiting",
     "placement.pre_horizon_linked",

@@ -17,6 +17,26 @@ a unit choice for the solver's numerics). With ``m_l`` the minimum open duration
     occupancy[t] <= norm * places[t] + sum_r crisis[r,t] + unsheltered[t]
     crisis[r,t]  <= crisis_capacity[r,t]
 
+Places come at a pace (L736-L760: durable sites could hardly be found). A candidate's places count
+against the limits of the period of its *first use* (what COA experiences; the decision is ``lead``
+periods earlier), nationally where ``reception.max_new_places`` is given and per region ``r`` in
+``R_pace`` (regions with ``max_new_places``); absent: no limit:
+
+    sum_{l in L_new, f_l <= t} places_l start[l,t]               <= max_new[t]
+    sum_{l in L_new, region_l = r, f_l <= t} places_l start[l,t] <= max_new[r,t]
+
+An existing temporary location closes after its planned close ``c_l`` unless an extension is
+decided (``keep[l] = 1``, only where ``can_keep_open``). An extension lasts ``e_l`` periods (the
+type's ``extension_months``; absent: to the model's end), so the kept term of ``places[t]`` is
+there for ``c_l < t <= min(c_l + e_l, T - 1)``; its cost is ``keep_open_eur x places`` once, in
+period ``c_l + 1``, plus running while open. At most ``max_extensions`` extensions:
+
+    sum_{l in L_old} keep[l] <= max_extensions
+
+A closure is final: an existing location cannot reopen after it closes (there is no variable that
+could), and a candidate opens at most once and serves one unbroken run (continuity above), so a
+site needed again after a gap is either kept open through the gap (paid every period) or not used.
+
 A new location's minimum term is a commitment: the part of it that runs past the model's last
 period (horizon and tail) is charged in that last period, ``locations_commitment``:
 
@@ -74,6 +94,23 @@ def data(d, md) -> None:
     md.param("rec_departure", (), d.per_period_rate(rec.departure_rate_per_month))
     md.param("rec_stay_share", (), rec.rejected_stay_share)
     md.param("rec_start_awaiting", (), rec.start_awaiting_departure)
+    if rec.max_new_places is not None:
+        md.param("rec_max_new_places", ("T",), dict(enumerate(d.s("reception.max_new_places"))))
+    paced = md.set("R_pace", [r for r, reg in inst.regions.items() if reg.max_new_places is not None])
+    pace = {}
+    for r in paced:
+        pace.update(series_values(d, f"regions.{r}.max_new_places", r))
+    md.param("rec_max_new_places_region", ("R_pace", "T"), pace)
+    if rec.max_extensions is not None:
+        md.param("rec_max_extensions", (), rec.max_extensions)
+
+
+def extension_last(d, l: str) -> int:
+    """Last period an existing location ``l`` kept open past its planned close ``c`` is open:
+    ``min(c + e, T - 1)`` with ``e`` its type's ``extension_months`` in whole periods (absent: ``T - 1``)."""
+    months = d.instance.location_types[d.instance.locations[l].type].extension_months
+    last = d.grid.T - 1
+    return last if months is None else min(last, d.existing_last_period(l) + d.grid.whole_periods(months))
 
 
 def define(m, d, md) -> None:
@@ -138,9 +175,14 @@ def define(m, d, md) -> None:
     def existing_open(l, t):
         return t <= d.existing_last_period(l)
 
+    ext_last = {l: extension_last(d, l) for l in keepable}
+
+    def extended(l, t):
+        return d.existing_last_period(l) < t <= ext_last[l]
+
     def places_rule(m, t):
         fixed = sum(m.loc_places[l] for l in existing if existing_open(l, t))
-        kept = sum(m.loc_places[l] * m.keep[l] for l in keepable if not existing_open(l, t))
+        kept = sum(m.loc_places[l] * m.keep[l] for l in keepable if extended(l, t))
         new = sum(m.loc_places[l] * m.serve[l, t] for l in candidates if t >= first[l])
         return fixed + kept + new
 
@@ -151,11 +193,29 @@ def define(m, d, md) -> None:
         rule=lambda m, t: m.occupancy[t] <= m.rec_norm * m.places_open[t] + sum(m.crisis[r, t] for r in m.R) + m.unsheltered[t],
     )
     m.rec_crisis_limit = pyo.Constraint(m.R, m.T, rule=lambda m, r, t: m.crisis[r, t] <= m.rec_crisis_capacity[r, t])
+    _pace(m, d, md, first)
 
-    _costs(m, d, existing_open, candidates, first, min_open)
+    _costs(m, d, extended, candidates, first, min_open)
 
 
-def _costs(m, d, existing_open, candidates, first, min_open) -> None:
+def _pace(m, d, md, first) -> None:
+    """The pace limits on places first used per period (national, per region) and the cap on
+    extensions; rows only where a candidate can start (sparse)."""
+    locs = d.instance.locations
+
+    def new_places(m, t, region=None):
+        return sum(m.loc_places[l] * m.start[l, t] for l in m.L_new if first[l] <= t and region in (None, locs[l].region))
+
+    if "rec_max_new_places" in md.params:
+        rows = [t for t in m.T if any(first[l] <= t for l in m.L_new)]
+        m.rec_pace = pyo.Constraint(rows, rule=lambda m, t: new_places(m, t) <= m.rec_max_new_places[t])
+    rows = [(r, t) for r in m.R_pace for t in m.T if any(locs[l].region == r and first[l] <= t for l in m.L_new)]
+    m.rec_pace_region = pyo.Constraint(rows, rule=lambda m, r, t: new_places(m, t, r) <= m.rec_max_new_places_region[r, t])
+    if "rec_max_extensions" in md.params and len(m.L_old):
+        m.rec_extension_cap = pyo.Constraint(expr=sum(m.keep[l] for l in m.L_old) <= m.rec_max_extensions)
+
+
+def _costs(m, d, extended, candidates, first, min_open) -> None:
     """Cost components: running, opening, keeping open, the minimum terms committed past the
     model's end, crisis shelter (million EUR per period)."""
     T = range(d.grid.T)
@@ -163,8 +223,8 @@ def _costs(m, d, existing_open, candidates, first, min_open) -> None:
     keepable = list(m.L_old)
 
     def running(t):
-        fixed = sum(m.loc_eur_per_place[l] * m.loc_places[l] for l in existing if existing_open(l, t))
-        kept = sum(m.loc_eur_per_place[l] * m.loc_places[l] * m.keep[l] for l in keepable if not existing_open(l, t))
+        fixed = sum(m.loc_eur_per_place[l] * m.loc_places[l] for l in existing if t <= d.existing_last_period(l))
+        kept = sum(m.loc_eur_per_place[l] * m.loc_places[l] * m.keep[l] for l in keepable if extended(l, t))
         new = sum(m.loc_eur_per_place[l] * m.loc_places[l] * m.serve[l, t] for l in candidates if t >= first[l])
         return (fixed + kept + new) / COST_UNIT
 
@@ -226,7 +286,7 @@ def locations_table(m, d) -> pd.DataFrame:
         if loc.status == "existing":
             planned = d.existing_last_period(l)
             kept = l in m.L_old and val(m.keep[l]) > 0.5 and planned < H - 1
-            last = H - 1 if kept else min(planned, H - 1)
+            last = min(extension_last(d, l), H - 1) if kept else min(planned, H - 1)
             row.update(
                 opened=False,
                 open_from=labels[0] if last >= 0 else "",

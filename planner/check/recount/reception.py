@@ -23,8 +23,15 @@ run reports crisis summed over regions, so with prices differing by region it is
 region first within each region's capacity, as a plan that minimises cost does).
 
 Violations: a location missing from the table; an existing location closed early, open from later
-than the start, kept open where it may not be or not through the horizon; a candidate opened
+than the start, kept open where it may not be, or kept open for another length than its extension
+(``min(planned + e, T - 1)``, ``e`` the type's ``extension_months`` in whole periods; absent:
+through the horizon); more extensions than ``reception.max_extensions``; a candidate opened
 earlier than its lead time allows or open less than its minimum duration (or the horizon's rest);
+places first used in a period above the pace limits::
+
+    sum_{candidates l first used in t} places_l                  <= reception.max_new_places[t]
+    sum_{candidates l of region r first used in t} places_l      <= regions.r.max_new_places[t]
+
 crisis negative or over the crisis capacity of all regions.
 """
 
@@ -79,8 +86,11 @@ def existing_location(d: InstanceData, l: str, row, locs: Locations, viol: Viola
         locs.kept.append(l)
         if not loc.can_keep_open:
             viol.add(f"location {l}: kept open past its planned close although can_keep_open is false")
-        if last != T - 1:
-            viol.add(f"location {l}: kept open only until {labels[last]}; keeping open lasts through the horizon")
+        months = d.instance.location_types[loc.type].extension_months
+        until = T - 1 if months is None else min(T - 1, planned + d.grid.whole_periods(months))
+        if last != until:
+            length = "through the horizon" if months is None else f"{months:g} months"
+            viol.add(f"location {l}: kept open until {labels[last]}; an extension lasts {length}, until {labels[until]}")
     elif last < planned:
         viol.add(f"location {l}: closes in {labels[last]}, before its planned close {labels[planned]}")
 
@@ -118,6 +128,30 @@ def open_locations(d: InstanceData, dec: Decisions, viol: Violations) -> Locatio
         else:
             candidate_location(d, l, row, locs, viol)
     return locs
+
+
+def check_pace(d: InstanceData, locs: Locations, viol: Violations) -> None:
+    """Places first used per period within the national and regional pace limits; extensions
+    within ``reception.max_extensions``."""
+    inst, labels, T = d.instance, d.grid.labels, d.grid.T
+    national = np.zeros(T)
+    regional = {r: np.zeros(T) for r in inst.regions}
+    for l, t in locs.started.items():
+        loc = inst.locations[l]
+        national[t] += loc.places
+        regional[loc.region][t] += loc.places
+    if inst.reception.max_new_places is not None:
+        limit = d.s("reception.max_new_places")
+        for t in range(T):
+            viol.check(national[t], limit[t], f"places first used in {labels[t]} (reception.max_new_places)")
+    for r, reg in inst.regions.items():
+        if reg.max_new_places is not None:
+            limit = d.s(f"regions.{r}.max_new_places")
+            for t in range(T):
+                viol.check(regional[r][t], limit[t], f"places first used in {labels[t]} in region {r} (regions.{r}.max_new_places)")
+    cap = inst.reception.max_extensions
+    if cap is not None:
+        viol.check(len(locs.kept), cap, "locations kept open past their planned close (reception.max_extensions)")
 
 
 def location_costs(d: InstanceData, locs: Locations, cost: dict) -> np.ndarray:
@@ -186,6 +220,7 @@ def recount(d: InstanceData, dec: Decisions, cases: Cases, placement: Placement,
 
     cost = {c: np.zeros(T) for c in ("locations_running", "locations_opening", "locations_keep_open", "locations_commitment", "crisis_shelter")}
     locs = open_locations(d, dec, viol)
+    check_pace(d, locs, viol)
     places = location_costs(d, locs, cost)
     crisis_costs(d, dec.crisis, cost, viol)
     unsheltered = np.maximum(0.0, occupancy - rec.occupancy_norm * places - dec.crisis)
