@@ -66,10 +66,14 @@ def fix_status_quo_decisions(m, d) -> None:
     )
 
 
-def simulate_model(m, d) -> SolveInfo:
+def simulate_model(m, d, prepare=None) -> SolveInfo:
+    """The status quo's stages on model ``m``; ``prepare(m)`` runs after the rules' decisions are
+    fixed (a start from a state fixes the sites it carries, :mod:`planner.instance.state`)."""
     info = SolveInfo()
     T = d.grid.T
     fix_status_quo_decisions(m, d)
+    if prepare is not None:
+        prepare(m)
     m.weighted_objective.deactivate()
     tight = TIGHT * (sum(m.overdue[k, t] for k in m.K for t in m.T) + sum(m.ph_overdue[r, t] for r in m.R for t in m.T))
     stages = [
@@ -92,8 +96,9 @@ def simulate_model(m, d) -> SolveInfo:
     return info
 
 
-def simulate(d, commit_periods: int | None = None):
-    """The status quo of instance ``d`` as a :class:`planner.outputs.results.Plan` (objective mode 'simulate')."""
+def simulate(d, commit_periods: int | None = None, prepare=None):
+    """The status quo of instance ``d`` as a :class:`planner.outputs.results.Plan` (objective mode
+    'simulate'); ``prepare``: see :func:`simulate_model`."""
     from planner.outputs.results import Plan
 
     check_before_build(d)
@@ -101,11 +106,16 @@ def simulate(d, commit_periods: int | None = None):
     m = build_model(d)
     build = time.perf_counter() - t0
     try:
-        info = simulate_model(m, d)
+        info = simulate_model(m, d, prepare)
     except InfeasibleError as e:  # say what must give, as solve does: the diagnosis with the rules' decisions fixed
         from planner.solver.diagnose import diagnose
 
-        diagnosis = diagnose(d, prepare=lambda model: fix_status_quo_decisions(model, d))
+        def rules(model):
+            fix_status_quo_decisions(model, d)
+            if prepare is not None:
+                prepare(model)
+
+        diagnosis = diagnose(d, prepare=rules)
         raise InfeasibleError(diagnosis.message(fallback=str(e)), diagnosis=diagnosis) from None
     info.build_seconds = build
     return Plan.from_model(m, d, info, "simulate", commit_periods)

@@ -179,10 +179,10 @@ def write_run_folder(target, files: dict[str, str | bytes], command: list | None
 MARKER = "run.json"
 """The marker of a folder the tool wrote: ``{"tool", "version", "kind", "command"}``."""
 
-KINDS = ("run", "compare", "batch")
+KINDS = ("run", "compare", "batch", "rolling")
 
 RUN_FILES = frozenset(
-    {"instance.resolved.yaml", "kpis.json", "timings.json", "report.html", "plan.xlsx", MARKER}
+    {"instance.resolved.yaml", "kpis.json", "timings.json", "report.html", "plan.xlsx", "state.json", MARKER}
     | {f"{t}.csv" for t in (*TABLE_FILES, "marginal_values")}
 )
 """Every file a run folder of ``solve`` / ``simulate`` holds."""
@@ -196,6 +196,15 @@ BATCH_FILES = frozenset(
     {"batch.sqlite", "batch.sqlite-wal", "batch.sqlite-shm", "batch.sqlite-journal", "results.csv", "results.parquet", "series.parquet", MARKER}
 )
 """The files of a batch folder besides ``summary/``."""
+
+
+def state_files(plan) -> dict[str, str]:
+    """``state.json`` of a plan (:mod:`planner.outputs.statefile`): the hook that adds the plan's
+    state at every period to its run folder."""
+    from planner.outputs.statefile import state_json
+
+    text = state_json(plan)
+    return {"state.json": text} if text is not None else {}
 
 
 def tool_version() -> str:
@@ -280,6 +289,7 @@ def why_not_a_folder_of(folder: Path, kind: str) -> str | None:
         "run": (("kpis.json", "instance.resolved.yaml"), RUN_FILES, ""),
         "compare": (("comparison.csv",), COMPARE_FILES, "runs"),
         "batch": (("batch.sqlite",), BATCH_FILES, "summary"),
+        "rolling": (("rolling.md",), frozenset({"rolling.md", MARKER}), "runs"),
     }
     needed, allowed, subfolders = legacy[kind]
     missing = [n for n in needed if not (folder / n).is_file()]
