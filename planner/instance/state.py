@@ -242,17 +242,22 @@ def start_from(d: InstanceData, path, at: str) -> Start:
         raise e.with_file(file) from None
 
 
-def start_from_sections(d: InstanceData, sections: dict, at: str, prefix: str = "state") -> Start:
+def start_from_sections(d: InstanceData, sections: dict, at: str, prefix: str = "state", tail: bool = False) -> Start:
     """The start of ``d`` at ``at`` from parsed sections (what :func:`start_from` and the rolling
-    study use)."""
+    study use). ``tail``: ``at`` may also lie in the look-ahead tail (the periods left become the
+    horizon, with no tail after them)."""
     if not valid_label(d.grid.grain, at):
         raise InputError("--at", f"expected a period like {d.grid.labels[0]}, got '{at}'")
     p = d.grid.index(at)
-    if p is None or p < 1 or p >= d.horizon_T:
+    last = d.grid.T if tail else d.horizon_T
+    if p is None or p < 1 or p >= last:
         raise InputError("--at", f"expected a period after the horizon's first and inside it, {d.horizon_labels[1 if d.horizon_T > 1 else 0]}..{d.horizon_labels[-1]}, got {at}")
     raw = d.instance.model_dump()
     raw["horizon"]["start"] = at
-    raw["horizon"]["periods"] = d.horizon_T - p
+    if p < d.horizon_T:
+        raw["horizon"]["periods"] = d.horizon_T - p
+    else:
+        raw["horizon"].update(periods=d.grid.T - p, tail_periods=0)
     for path, values in d.series.items():
         _set(raw, path, [float(v) for v in values[p:]])
     start = Start(data=None, at=at, offset=p)
@@ -402,6 +407,8 @@ def _apply_placement(raw, sec: PlacementState, d, start, where) -> None:
 
 def _apply_budget(raw, sec: BudgetState, d, start, where) -> None:
     b = raw["budget"]
+    if start.offset >= d.horizon_T:
+        b["total_eur"] = None  # the horizon's budget does not cover the look-ahead tail
     if b.get("total_eur") is not None:
         if sec.spent_eur > b["total_eur"] * (1 + 1e-9) + 1.0:
             raise InputError(f"{where}.spent_eur", f"EUR {sec.spent_eur:,.0f} spent is more than the instance's budget.total_eur (EUR {b['total_eur']:,.0f})")
