@@ -198,6 +198,12 @@ BATCH_FILES = frozenset(
 """The files of a batch folder besides ``summary/``."""
 
 
+ROLLING_FILES = frozenset(
+    {"rolling.md", "comparison.csv", "steps.csv", "committed.csv", "forecast_vs_realised.csv", "forecast_vs_realised.png", "occupancy.png", MARKER}
+)
+"""The files of a rolling folder besides its run folders (``realised/``, ``status-quo/``, ``hindsight/``)."""
+
+
 def state_files(plan) -> dict[str, str]:
     """``state.json`` of a plan (:mod:`planner.outputs.statefile`): the hook that adds the plan's
     state at every period to its run folder."""
@@ -289,7 +295,7 @@ def why_not_a_folder_of(folder: Path, kind: str) -> str | None:
         "run": (("kpis.json", "instance.resolved.yaml"), RUN_FILES, ""),
         "compare": (("comparison.csv",), COMPARE_FILES, "runs"),
         "batch": (("batch.sqlite",), BATCH_FILES, "summary"),
-        "rolling": (("rolling.md",), frozenset({"rolling.md", MARKER}), "runs"),
+        "rolling": (("rolling.md",), ROLLING_FILES, "runs"),
     }
     needed, allowed, subfolders = legacy[kind]
     missing = [n for n in needed if not (folder / n).is_file()]

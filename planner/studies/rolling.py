@@ -132,12 +132,12 @@ def _committed_rows(at: str, committed: list, d, offset: int) -> list:
         if name in ("start", "keep"):
             l = index[0] if name == "start" else index
             loc = d.instance.locations[l]
-            period = d.grid.labels[offset + index[1]] if name == "start" else ""
+            period = d.grid.labels[index[1]] if name == "start" and index[1] < d.grid.T else ""
             rows.append({"step": at, "decision": names[name], "item": l, "region": loc.region, "period": period, "value": loc.places, "unit": units[name]})
         else:
             *item, t = index
             region = item[0] if name == "accelerated" else ""
-            rows.append({"step": at, "decision": names[name], "item": " -> ".join(item), "region": region, "period": d.grid.labels[offset + t], "value": value, "unit": units[name]})
+            rows.append({"step": at, "decision": names[name], "item": " -> ".join(item), "region": region, "period": d.grid.labels[t], "value": value, "unit": units[name]})
     return rows
 
 
