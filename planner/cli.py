@@ -304,6 +304,23 @@ def _cmd_schema(args) -> int:
     return 0
 
 
+def _rolling_parser(sub) -> None:
+    ro = sub.add_parser("rolling", help="re-plan every few periods against realised data; compare with the status quo and hindsight")
+    ro.add_argument("instance")
+    ro.add_argument("--realised", required=True, metavar="FILE", help="CSV: a period column and one column per changed series by dotted path (case_types.NAME.inflow)")
+    ro.add_argument("--every", type=_whole, default=3, help="periods between re-planning dates; the periods committed each time (default 3)")
+    ro.add_argument("--from", dest="from_", metavar="PERIOD", help="first re-planning date (default the horizon's start)")
+    ro.add_argument("--to", metavar="PERIOD", help="last period played (default the horizon's last)")
+    ro.add_argument("--forecast", choices=["instance", "last-quarter"], default="instance", help="the instance's forecast, or scaled by the last window's realised/forecast ratio")
+    ro.add_argument("--out", help="output folder (default results/<instance-name>-rolling/)")
+    ro.add_argument("--time-limit", type=_positive, help="solver seconds per solve")
+    ro.add_argument("--mip-gap", type=_positive, help="relative MIP gap per solve")
+    ro.add_argument("--objective", choices=["weighted", "lexicographic"], help="as for solve")
+    ro.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="as for solve")
+    ro.add_argument("--package", help="as for solve")
+    ro.set_defaults(func=_cmd_rolling)
+
+
 def _start_options(p) -> None:
     p.add_argument("--start-from", metavar="RUN_DIR", help="start from the state of a run folder (its state.json) or a state file; with --at")
     p.add_argument("--at", metavar="PERIOD", help="with --start-from: the period to start at (the state at the end of the period before)")
@@ -374,20 +391,7 @@ def make_parser() -> argparse.ArgumentParser:
     _start_options(sim)
     sim.set_defaults(func=_cmd_simulate)
 
-    ro = sub.add_parser("rolling", help="re-plan every few periods against realised data; compare with the status quo and hindsight")
-    ro.add_argument("instance")
-    ro.add_argument("--realised", required=True, metavar="FILE", help="CSV: a period column and one column per changed series by dotted path (case_types.NAME.inflow)")
-    ro.add_argument("--every", type=_whole, default=3, help="periods between re-planning dates; the periods committed each time (default 3)")
-    ro.add_argument("--from", dest="from_", metavar="PERIOD", help="first re-planning date (default the horizon's start)")
-    ro.add_argument("--to", metavar="PERIOD", help="last period played (default the horizon's last)")
-    ro.add_argument("--forecast", choices=["instance", "last-quarter"], default="instance", help="the instance's forecast, or scaled by the last window's realised/forecast ratio")
-    ro.add_argument("--out", help="output folder (default results/<instance-name>-rolling/)")
-    ro.add_argument("--time-limit", type=_positive, help="solver seconds per solve")
-    ro.add_argument("--mip-gap", type=_positive, help="relative MIP gap per solve")
-    ro.add_argument("--objective", choices=["weighted", "lexicographic"], help="as for solve")
-    ro.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="as for solve")
-    ro.add_argument("--package", help="as for solve")
-    ro.set_defaults(func=_cmd_rolling)
+    _rolling_parser(sub)
 
     ev = sub.add_parser("evaluate", help="recount a run folder's consequences from its decisions (cohort simulation, no optimiser)")
     ev.add_argument("run_dir", help="a run folder written by solve or simulate")

@@ -31,7 +31,9 @@ the periods before are the status quo's on the realised data.
 
 The realised trajectory is also a run folder (``realised/``): the model from the start with every
 decision of the played windows and the end value fixed, so ``planner evaluate`` recounts it from
-its decisions and the realised data, and its objective equals ``J_rolling``.
+its decisions and the realised data, and its objective equals ``J_rolling``. One known gap: a
+start has no anchor for the production ramp *down* (the model holds it for t > 0 only), so a
+type's production may fall faster than its ramp at a re-planning date; the replay lifts those rows.
 """
 
 from __future__ import annotations
@@ -191,7 +193,7 @@ def rolling(d, realised: dict, every: int = 3, start: int = 0, to: int | None = 
     res.tables = {name: pd.concat([wnd[name] for wnd in windows], ignore_index=True) for name in TABLES}
     _end_value(res, d_real, sections, to, trajectory, solve_kw, progress)
     st0 = start_at(d_real, first, start)
-    res.replay = solve_start(st0, marginal=False, fix_more=lambda m: fix_all(m, replay_fixed(trajectory, start)), **solve_kw)
+    res.replay = solve_start(st0, marginal=False, fix_more=lambda m: replay_prepare(m, trajectory, start), **solve_kw)
     res.hindsight = solve_start(st0, marginal=False, **solve_kw)
     res.status_quo = simulate(st0.data, prepare=st0.fix)
     progress(f"hindsight objective {res.hindsight.kpis['objective']:,.2f}; status quo {res.status_quo.kpis['objective']:,.2f}; rolling {res.objective:,.2f}")
@@ -228,6 +230,18 @@ def _end_value(res: RollingResult, d_real, sections, to: int, trajectory: list, 
         res.objective += res.end_objective
         trajectory.append((to, d_real.grid.T - to, st, end))
         progress(f"end value {d_real.grid.labels[to]}..{d_real.grid.labels[-1]} (realised data): objective {res.end_objective:,.2f}")
+
+
+def replay_prepare(m, trajectory: list, start: int) -> None:
+    """Fix the trajectory's decisions (:func:`replay_fixed`) on the replay model, and lift the
+    production ramp-down rows at the steps' first periods: a start has no ramp-down anchor
+    (the model's ramp down holds for t > 0 only), so the plays were not held to it there."""
+    fix_all(m, replay_fixed(trajectory, start))
+    for p, _, _, _ in trajectory:
+        t = p - start
+        if t > 0:
+            for k in m.K_ramp_down:
+                m.case_ramp_down_limit[k, t].deactivate()
 
 
 def replay_fixed(trajectory: list, start: int) -> list:
