@@ -251,8 +251,8 @@ def replay_fixed(trajectory: list, start: int) -> list:
     for p, w, st, plan in trajectory:
         m = plan.model
         fixed += decisions_of(m, range(w), start - p, names=("hires", "external", "retrain", "dec_out", "accelerated", "dec_int", "housed", "serve"))
-        for l, t in m.start:
-            if l not in st.carried_sites and (m.start[l, t].value or 0) > 0.5:
+        for l, t in m.start:  # sites whose opening the step decided (a later opening of its model was not committed)
+            if l not in st.carried_sites and (m.start[l, t].value or 0) > 0.5 and t - st.data.location_first_period(l) < w:
                 first_use.setdefault(l, p + t)
         for l in m.keep:
             if (m.keep[l].value or 0) > 0.5:
