@@ -154,8 +154,22 @@ def play_step(d_fc, d_real, realised, sections, p, w, solve_kw) -> tuple:
     committed += [c for c in site_decisions_of(plan.model, window, 0, last_open) if (c[1][0] if c[0] == "start" else c[1]) not in st.carried_sites]
     d_play = with_values(d_fc, realised, periods=set(range(p, p + w)))
     st_play = start_at(d_play, sections, p)
-    played = solve_start(st_play, marginal=False, fix_more=lambda m: fix_all(m, committed), **solve_kw)
+    played = solve_start(st_play, marginal=False, fix_more=lambda m: fix_all(m, committed + uncommitted(m, st_play, committed, w)), **solve_kw)
     return plan, committed, played, st_play
+
+
+def uncommitted(m, st, committed: list, w: int) -> list:
+    """The site decisions of the window the plan did not commit, fixed to 0 in the play: no
+    opening decided in the window, no keep-open whose close falls in it."""
+    taken = {(c[0], c[1]) for c in committed}
+    out = []
+    for l, t in m.start:
+        if l not in st.carried_sites and t - st.data.location_first_period(l) < w and ("start", (l, t)) not in taken:
+            out.append(("start", (l, t), 0.0))
+    for l in m.keep:
+        if st.data.existing_last_period(l) + 1 < w and ("keep", l) not in taken and ("keep", l, 1) not in st.fixed:
+            out.append(("keep", l, 0.0))
+    return out
 
 
 def rolling(d, realised: dict, every: int = 3, start: int = 0, to: int | None = None, forecast: str = "instance", solve_kw=None, progress=print) -> RollingResult:
