@@ -25,5 +25,6 @@ from planner.instance.load import load_instance
 from planner.instance.loading import InstanceData
 from planner.outputs.results import Plan
 from planner.solver.solve import solve
+from planner.studies.rolling import rolling
 
-__all__ = ["InputError", "SolveError", "InstanceData", "Plan", "evaluate_run", "load_instance", "simulate", "solve"]
+__all__ = ["InputError", "SolveError", "InstanceData", "Plan", "evaluate_run", "load_instance", "rolling", "simulate", "solve"]

@@ -4,6 +4,8 @@
     planner solve INSTANCE [--out DIR] [--time-limit S] [--mip-gap G] [--objective weighted|lexicographic]
                            [--set PATH=VALUE ...] [--commit-periods N] [--diagnose]
     planner simulate INSTANCE [--out DIR] [--set PATH=VALUE ...]
+    planner solve|simulate INSTANCE --start-from RUN_DIR --at PERIOD
+    planner rolling INSTANCE --realised FILE [--every 3] [--from PERIOD] [--to PERIOD] [--forecast instance|last-quarter]
     planner evaluate RUN_DIR
     planner batch BATCH [--workers N] [--scheduler ADDRESS] [--out DIR] [--resume]
     planner schema
@@ -92,6 +94,8 @@ def _cmd_solve(args) -> int:
 
     if args.out and not args.diagnose:
         _check_out(args.out, "run" if args.scenarios is None else "stochastic")  # before anything is loaded or solved
+    if (args.choose_measures or args.diagnose or args.scenarios is not None) and (args.start_from or args.at):
+        raise InputError("--start-from", "not with --choose-measures, --diagnose or --scenarios; solve from the state without them")
     if args.choose_measures:
         return _choose(args)
     if args.scenarios is not None:
@@ -109,18 +113,36 @@ def _cmd_solve(args) -> int:
             print(f"error: {diagnosis.message()}", file=sys.stderr)
             return 3
         return 0
-    out = Path(args.out) if args.out else _check_out(Path("results") / _run_name(d, args.package), "run")
-    plan = solve(
-        d,
-        objective=args.objective,
-        time_limit=args.time_limit,
-        mip_gap=args.mip_gap,
-        commit_periods=args.commit_periods,
-        polish_seconds=args.polish_cost,
-    )
+    start = _start(d, args)
+    out = Path(args.out) if args.out else _check_out(Path("results") / (_run_name(d, args.package) + _at_suffix(args)), "run")
+    kwargs = {"objective": args.objective, "time_limit": args.time_limit, "mip_gap": args.mip_gap, "commit_periods": args.commit_periods, "polish_seconds": args.polish_cost}
+    if start is not None:
+        from planner.solver.fromstate import solve_start
+
+        plan = solve_start(start, **kwargs)
+    else:
+        plan = solve(d, **kwargs)
     plan.write(out, args.command_line)
     _report(plan, out)
     return 0
+
+
+def _start(d, args):
+    """The start from ``--start-from RUN_DIR --at PERIOD`` (both or neither), warnings printed."""
+    if (args.start_from is None) != (args.at is None):
+        raise InputError("--start-from" if args.start_from is None else "--at", "give --start-from RUN_DIR and --at PERIOD together")
+    if args.start_from is None:
+        return None
+    from planner.instance.state import start_from
+
+    start = start_from(d, args.start_from, args.at)
+    for w in start.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return start
+
+
+def _at_suffix(args) -> str:
+    return f"-from-{args.at}" if getattr(args, "at", None) else ""
 
 
 def _check_out(out, kind: str) -> Path:
@@ -259,10 +281,47 @@ def _cmd_simulate(args) -> int:
     if args.out:
         _check_out(args.out, "run")  # before anything is loaded
     d = load_instance(args.instance, overrides=args.set, package=args.package)
-    out = Path(args.out) if args.out else _check_out(Path("results") / f"{_run_name(d, args.package)}-status-quo", "run")
-    plan = simulate(d, commit_periods=args.commit_periods)
+    start = _start(d, args)
+    out = Path(args.out) if args.out else _check_out(Path("results") / f"{_run_name(d, args.package)}-status-quo{_at_suffix(args)}", "run")
+    if start is not None:
+        plan = simulate(start.data, commit_periods=args.commit_periods, prepare=start.fix)
+    else:
+        plan = simulate(d, commit_periods=args.commit_periods)
     plan.write(out, args.command_line)
     _report(plan, out)
+    return 0
+
+
+def _cmd_rolling(args) -> int:
+    from planner.instance.load import load_instance
+    from planner.studies.realised import read_realised
+    from planner.studies.rolling import rolling
+    from planner.studies.rollingreport import comparison, write_rolling
+
+    if args.out:
+        _check_out(args.out, "rolling")
+    d = load_instance(args.instance, overrides=args.set, package=args.package)
+    realised = read_realised(args.realised, d)
+
+    def index(label, option, default):
+        if label is None:
+            return default
+        t = d.grid.index(label)
+        if t is None or t >= d.horizon_T + (option == "--to"):
+            raise InputError(option, f"expected a period of the horizon {d.horizon_labels[0]}..{d.horizon_labels[-1]}, got '{label}'")
+        return t + (option == "--to")
+
+    start, to = index(args.from_, "--from", 0), index(args.to, "--to", d.horizon_T)
+    if to <= start:
+        raise InputError("--to", f"expected a period after --from ({d.grid.labels[start]})")
+    out = Path(args.out) if args.out else _check_out(Path("results") / f"{_run_name(d, args.package)}-rolling", "rolling")
+    kw = {"objective": args.objective, "time_limit": args.time_limit, "mip_gap": args.mip_gap}
+    res = rolling(d, realised, every=args.every, start=start, to=to, forecast=args.forecast, solve_kw=kw, progress=lambda line: print(line, flush=True))
+    write_rolling(res, out, args.every, args.forecast, args.command_line)
+    from planner.studies.compare import terminal_table
+
+    print(terminal_table(comparison(res)))
+    print(f"written to {out}")
     return 0
 
 
@@ -338,6 +397,28 @@ def _stochastic_options(s) -> None:
     g.add_argument("--processes", type=_whole, default=2, metavar="K", help="with --engine mpi-sppy: MPI processes (mpiexec -n K)")
 
 
+def _rolling_parser(sub) -> None:
+    ro = sub.add_parser("rolling", help="re-plan every few periods against realised data; compare with the status quo and hindsight")
+    ro.add_argument("instance")
+    ro.add_argument("--realised", required=True, metavar="FILE", help="CSV: a period column and one column per changed series by dotted path (case_types.NAME.inflow)")
+    ro.add_argument("--every", type=_whole, default=3, help="periods between re-planning dates; the periods committed each time (default 3)")
+    ro.add_argument("--from", dest="from_", metavar="PERIOD", help="first re-planning date (default the horizon's start)")
+    ro.add_argument("--to", metavar="PERIOD", help="last period played (default the horizon's last)")
+    ro.add_argument("--forecast", choices=["instance", "last-quarter"], default="instance", help="the instance's forecast, or scaled by the last window's realised/forecast ratio")
+    ro.add_argument("--out", help="output folder (default results/<instance-name>-rolling/)")
+    ro.add_argument("--time-limit", type=_positive, help="solver seconds per solve")
+    ro.add_argument("--mip-gap", type=_positive, help="relative MIP gap per solve")
+    ro.add_argument("--objective", choices=["weighted", "lexicographic"], help="as for solve")
+    ro.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="as for solve")
+    ro.add_argument("--package", help="as for solve")
+    ro.set_defaults(func=_cmd_rolling)
+
+
+def _start_options(p) -> None:
+    p.add_argument("--start-from", metavar="RUN_DIR", help="start from the state of a run folder (its state.json) or a state file; with --at")
+    p.add_argument("--at", metavar="PERIOD", help="with --start-from: the period to start at (the state at the end of the period before)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     from planner.outputs.runfolder import tool_version
 
@@ -389,6 +470,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--commit-periods", type=_whole, help="first periods whose decisions go to plan_quarter.csv (default 3 on a month grid, 13 on a week grid)")
     s.add_argument("--package", help="put a package of measures (or one measure) in force, e.g. letter")
+    _start_options(s)
     s.add_argument("--choose-measures", action="store_true", help="let the optimiser choose which measures to adopt (binary decisions inside the budget)")
     s.add_argument("--measures", help="with --choose-measures: the candidates, comma-separated (default: every measure that is not a risk)")
     _stochastic_options(s)
@@ -400,7 +482,10 @@ def make_parser() -> argparse.ArgumentParser:
     sim.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override an instance value (as for solve)")
     sim.add_argument("--commit-periods", type=_whole, help="as for solve")
     sim.add_argument("--package", help="as for solve")
+    _start_options(sim)
     sim.set_defaults(func=_cmd_simulate)
+
+    _rolling_parser(sub)
 
     ev = sub.add_parser("evaluate", help="recount a run folder's consequences from its decisions (cohort simulation, no optimiser)")
     ev.add_argument("run_dir", help="a run folder written by solve or simulate")

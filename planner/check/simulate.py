@@ -102,10 +102,12 @@ def pace_limits(d) -> tuple[list[float], dict[str, list[float]]]:
     return list(national), regional
 
 
-def react(d, occupancy: list[float]) -> dict[str, int]:
+def react(d, occupancy: list[float], already: dict[str, int] | None = None) -> dict[str, int]:
     """The status quo's sites: candidate -> first period of use, by the rule of the module docstring.
 
-    ``occupancy``: persons per period, fixed by the production and housing stages."""
+    ``occupancy``: persons per period, fixed by the production and housing stages; ``already``:
+    sites whose first use is decided before the reaction (a start's carried sites), counted as
+    open from then on and returned with the rest."""
     inst, T = d.instance, d.grid.T
     locs, norm = inst.locations, inst.reception.occupancy_norm
     allowed = set(inst.reception.status_quo_location_types)
@@ -116,6 +118,10 @@ def react(d, occupancy: list[float]) -> dict[str, int]:
     used = [0.0] * T
     used_region = {r: [0.0] * T for r in inst.regions}
     opened: dict[str, int] = {}
+    for l, s in (already or {}).items():
+        opened[l] = s
+        for t in range(s, T):
+            places[t] += locs[l].places
     for tau in range(T):
         for l in order:
             s, loc = tau + d.location_first_period(l), locs[l]
@@ -131,12 +137,17 @@ def react(d, occupancy: list[float]) -> dict[str, int]:
     return opened
 
 
-def simulate_model(m, d, opened: dict[str, int] | None = None) -> SolveInfo:
-    """Run the stages on model ``m``; ``opened`` (a dict, if given) receives the sites :func:`react` opens."""
+def simulate_model(m, d, opened: dict[str, int] | None = None, prepare=None) -> SolveInfo:
+    """Run the stages on model ``m``; ``opened`` (a dict, if given) receives the sites :func:`react`
+    opens; ``prepare(m)`` runs after the rules' decisions are fixed (a start from a state fixes the
+    sites it carries, :mod:`planner.instance.state`; the reaction counts them as opened and keeps
+    them open to the end, as every site the status quo opens)."""
     info = SolveInfo()
     T = d.grid.T
     opened = {} if opened is None else opened
     fix_status_quo_decisions(m, d)
+    if prepare is not None:
+        prepare(m)
     m.weighted_objective.deactivate()
     tight = TIGHT * (sum(m.overdue[k, t] for k in m.K for t in m.T) + sum(m.ph_overdue[r, t] for r in m.R for t in m.T))
     stages = [
@@ -147,7 +158,8 @@ def simulate_model(m, d, opened: dict[str, int] | None = None) -> SolveInfo:
     opt = Highs()
     for name, fix_after, expr in stages:
         if name == "reception":  # occupancy is fixed now: the status quo reacts to it
-            opened.update(react(d, [pyo.value(m.occupancy[t]) for t in m.T]))
+            carried = {l: t for (l, t), v in m.start.items() if v.fixed and (v.value or 0) > 0.5}
+            opened.update(react(d, [pyo.value(m.occupancy[t]) for t in m.T], carried))
             fix_sites(m, opened)
         obj = pyo.Objective(expr=expr + tight, sense=pyo.minimize)
         m.add_component(f"sim_objective_{name}", obj)
@@ -162,8 +174,9 @@ def simulate_model(m, d, opened: dict[str, int] | None = None) -> SolveInfo:
     return info
 
 
-def simulate(d, commit_periods: int | None = None):
-    """The status quo of instance ``d`` as a :class:`planner.outputs.results.Plan` (objective mode 'simulate')."""
+def simulate(d, commit_periods: int | None = None, prepare=None):
+    """The status quo of instance ``d`` as a :class:`planner.outputs.results.Plan` (objective mode
+    'simulate'); ``prepare``: see :func:`simulate_model`."""
     from planner.outputs.results import Plan
 
     check_before_build(d)
@@ -172,11 +185,16 @@ def simulate(d, commit_periods: int | None = None):
     build = time.perf_counter() - t0
     opened: dict[str, int] = {}
     try:
-        info = simulate_model(m, d, opened)
+        info = simulate_model(m, d, opened, prepare)
     except InfeasibleError as e:  # say what must give, as solve does: the diagnosis with the rules' decisions fixed
         from planner.solver.diagnose import diagnose
 
-        diagnosis = diagnose(d, prepare=lambda model: fix_status_quo_decisions(model, d, opened))
+        def rules(model):
+            fix_status_quo_decisions(model, d, opened)
+            if prepare is not None:
+                prepare(model)
+
+        diagnosis = diagnose(d, prepare=rules)
         raise InfeasibleError(diagnosis.message(fallback=str(e)), diagnosis=diagnosis) from None
     info.build_seconds = build
     return Plan.from_model(m, d, info, "simulate", commit_periods)

@@ -19,7 +19,7 @@ from planner.instance.yamlio import dump_yaml
 from planner.model import cases, chain, objective, placement, reception, staff
 from planner.model.common import clean
 from planner.outputs.quarter import default_commit_periods, plan_quarter
-from planner.outputs.runfolder import check_target, write_run_folder
+from planner.outputs.runfolder import check_target, state_files, write_run_folder
 
 
 
@@ -173,6 +173,7 @@ class Plan:
         }
         for name, frame in self.tables.items():
             files[f"{name}.csv"] = csv_text(frame)
+        files.update(state_files(self))
         from planner.outputs.report import (
             report_files,  # report.html and plan.xlsx (matplotlib, openpyxl)
         )

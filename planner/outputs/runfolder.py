@@ -180,10 +180,10 @@ def write_run_folder(target, files: dict[str, str | bytes], command: list | None
 MARKER = "run.json"
 """The marker of a folder the tool wrote: ``{"tool", "version", "kind", "command"}``."""
 
-KINDS = ("run", "compare", "batch", "stochastic")
+KINDS = ("run", "compare", "batch", "stochastic", "rolling")
 
 RUN_FILES = frozenset(
-    {"instance.resolved.yaml", "kpis.json", "timings.json", "report.html", "plan.xlsx", MARKER}
+    {"instance.resolved.yaml", "kpis.json", "timings.json", "report.html", "plan.xlsx", "state.json", MARKER}
     | {f"{t}.csv" for t in (*TABLE_FILES, "marginal_values")}
 )
 """Every file a run folder of ``solve`` / ``simulate`` holds."""
@@ -197,6 +197,21 @@ BATCH_FILES = frozenset(
     {"batch.sqlite", "batch.sqlite-wal", "batch.sqlite-shm", "batch.sqlite-journal", "results.csv", "results.parquet", "series.parquet", MARKER}
 )
 """The files of a batch folder besides ``summary/``."""
+
+
+ROLLING_FILES = frozenset(
+    {"rolling.md", "comparison.csv", "steps.csv", "committed.csv", "forecast_vs_realised.csv", "forecast_vs_realised.png", "occupancy.png", MARKER}
+)
+"""The files of a rolling folder besides its run folders (``realised/``, ``status-quo/``, ``hindsight/``)."""
+
+
+def state_files(plan) -> dict[str, str]:
+    """``state.json`` of a plan (:mod:`planner.outputs.statefile`): the hook that adds the plan's
+    state at every period to its run folder."""
+    from planner.outputs.statefile import state_json
+
+    text = state_json(plan)
+    return {"state.json": text} if text is not None else {}
 
 
 def tool_version() -> str:
@@ -281,6 +296,7 @@ def why_not_a_folder_of(folder: Path, kind: str) -> str | None:
         "run": (("kpis.json", "instance.resolved.yaml"), RUN_FILES, ""),
         "compare": (("comparison.csv",), COMPARE_FILES, "runs"),
         "batch": (("batch.sqlite",), BATCH_FILES, "summary"),
+        "rolling": (("rolling.md",), ROLLING_FILES, "runs"),
     }
     if kind not in legacy:  # kinds newer than the marker: only a marked folder is the tool's
         return f"is not a {kind} folder of planner (no {MARKER})"
