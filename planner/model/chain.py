@@ -42,7 +42,7 @@ def series(m, d) -> dict[tuple[str, str], list[float]]:
     rejected = [sum(rejected_of(k, t) for k in m.K) for t in T]
     notices = [sum(val(m.case_notices[k, t]) for k in m.K) for t in T]
     dep = val(m.rec_departure)
-    ready = [val(m.awaiting[t]) - val(m.ret_awaiting_other[t]) for t in T]
+    ready = [val(m.ret_ready[t]) for t in T]
     prev = [val(m.rec_start_awaiting)] + ready[:-1]
     exit_rate = d.per_period_rate(ch.nidos_exit_rate_per_month)
     new_wards = [

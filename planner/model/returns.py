@@ -26,10 +26,12 @@ the departure lag and ``dep`` the per-period departure rate:
     departures[t]   = dep * ready[t-1]
     awaiting[t]     = ready[t] + track[t] + sum_{k waits in COA} p_k (pending[k,t] + sum_j in_lag[k,j,t])
 
-``awaiting`` (reception: rejected persons in COA) is bound by this equation in
-:mod:`planner.model.reception`; ``ready[t] = awaiting[t] - (track + pending + in_lag)[t]`` is an
-expression, so the recursion needs no variable of its own. With no appeal, no rejections_to and
-``L = 0`` it is the old ``awaiting[t] = (1 - dep) awaiting[t-1] + s * sum p_k rej[k,t]``.
+``ready`` is a variable (``ret_ready``) with the recursion as its constraint; ``awaiting``
+(reception: rejected persons in COA) is bound to the sum by :mod:`planner.model.reception`. With
+no appeal, no rejections_to and ``L = 0`` it is the old ``awaiting[t] = (1 - dep) awaiting[t-1] +
+s * sum p_k rej[k,t]``. (Writing ready as ``awaiting - (track + pending + in_lag)`` saves the
+variable but puts every decision of the lag windows into each recursion row twice, once times
+``1 - dep``: HiGHS then failed on some nl-2022 variants.)
 
 Arrivals after a grant (types with ``arrival``, lag ``M_k`` and COA share ``c_k``):
 
@@ -167,6 +169,7 @@ def define(m, d, md) -> None:
         doc="rejected persons in COA not (yet) ready to depart: departure lag, appeal, awaiting another procedure",
     )
     m.ret_departure_lag_periods = L
+    define_ready(m)
 
     def arrived(t, coa_part):
         out = 0.0
@@ -181,13 +184,23 @@ def define(m, d, md) -> None:
 
 def departure_ready(m, t):
     """Persons in COA on the departure track past the lag (``t = -1``: the start stock)."""
-    if t < 0:
-        return m.rec_start_awaiting
-    return m.awaiting[t] - m.ret_awaiting_other[t]
+    return m.rec_start_awaiting if t < 0 else m.ret_ready[t]
+
+
+def define_ready(m) -> None:
+    """``ret_ready[t] = (1 - dep) ret_ready[t-1] + enter[t - L]``: a variable of its own, so the
+    recursion's rows stay short (a row per period with three terms and the entries)."""
+    L = m.ret_departure_lag_periods
+    m.ret_ready = pyo.Var(m.T, within=pyo.NonNegativeReals, doc="rejected persons in COA past the departure lag")
+
+    def rule(m, t):
+        entering = m.ret_track_enter[t - L] if t - L >= 0 else 0.0
+        return m.ret_ready[t] == (1 - m.rec_departure) * departure_ready(m, t - 1) + entering
+
+    m.ret_ready_balance = pyo.Constraint(m.T, rule=rule)
 
 
 def awaiting_balance(m, t):
-    """``ready[t] = (1 - dep) ready[t-1] + enter[t - L]`` (the constraint reception binds)."""
-    L = m.ret_departure_lag_periods
-    entering = m.ret_track_enter[t - L] if t - L >= 0 else 0.0
-    return departure_ready(m, t) == (1 - m.rec_departure) * departure_ready(m, t - 1) + entering
+    """``awaiting[t] = ready[t] + in the departure lag + appellants + awaiting another type``
+    (the constraint reception binds)."""
+    return m.awaiting[t] == m.ret_ready[t] + m.ret_awaiting_other[t]
