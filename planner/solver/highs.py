@@ -232,10 +232,9 @@ def run_highs(
             restarted = True
             info.cold_restarts += 1
         if _model_status_in(opt, "kSolveError") or (restarted and _without_status(opt)):
-            # The dual simplex can stop with "excessive dual values" where unsheltered
-            # person-nights dominate the (scaled) objective (an LP relaxation of nl-2022 without
-            # candidate sites), or twice without a status (the same LP with the return flows of
-            # nl-2022); the primal simplex, from scratch, solves the same LP.
+            # The dual simplex can stop with "excessive dual values" or twice without a status where
+            # unsheltered person-nights dominate the (scaled) objective (LP relaxations of nl-2022
+            # without candidate sites); the primal simplex, from scratch, solves the same LP.
             opt._solver_model.clearSolver()
             left = None if time_limit is None else max(0.01, time_limit - (time.perf_counter() - t0))
             res = call(left, {"simplex_strategy": 4})
