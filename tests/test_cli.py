@@ -12,7 +12,7 @@ from conftest import tiny
 import planner
 
 COLUMNS = {
-    "ind_cases": ["period", "case_type", "inflow", "decided_internal", "decided_outsourced", "stock", "overdue"],
+    "ind_cases": ["period", "case_type", "inflow", "inflow_returned", "decided_internal", "decided_outsourced", "stock", "overdue"],
     "staff": ["period", "pool", "hires", "trainees", "productive_fte", "external_fte", "productive_hours"],
     "reception": ["period", "occupancy", "places_open", "places_needed", "crisis", "unsheltered"],
     "locations": ["location", "region", "type", "places", "existing", "opened", "open_from", "open_until"],

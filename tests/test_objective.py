@@ -80,12 +80,13 @@ def test_variable_and_constraint_counts():
     after 2024-03 (keepable: 1 binary) and one candidate with lead 1 (periods 1..5: 5 x start,
     5 x serve); a horizon budget.
 
-    Variables: cases 4KT = 24; staff 3PT = 18; placement 4RT = 48; reception keep 1 + start/serve
-    10 + awaiting T 6 + crisis RT 12 + unsheltered T 6 = 35.  Total 125 (11 binary).
-    Constraints: cases 3KT = 18 (balance, outsourcing, FIFO); staff 4PT = 24 (hires, external,
-    pipeline, production); placement 5RT + 1 = 61 (balance, housing, accelerated, ready, FIFO,
-    national cap); reception T + 5 + 1 + 5 + T + RT = 35 (awaiting, continuity, once, min-open,
-    capacity, crisis); budget 1.  Total 139.
+    Variables: cases 4KT = 24; returns T = 6 (rejected ready to depart); staff 3PT = 18;
+    placement 4RT = 48; reception keep 1 + start/serve 10 + awaiting T 6 + crisis RT 12 +
+    unsheltered T 6 = 35.  Total 131 (11 binary).
+    Constraints: cases 3KT = 18 (balance, outsourcing, FIFO); returns T = 6 (departure-ready
+    balance); staff 4PT = 24 (hires, external, pipeline, production); placement 5RT + 1 = 61
+    (balance, housing, accelerated, ready, FIFO, national cap); reception T + 5 + 1 + 5 + T + RT =
+    35 (awaiting, continuity, once, min-open, capacity, crisis); budget 1.  Total 145.
     """
     raw = tiny(
         horizon={"periods": 6},
@@ -100,9 +101,9 @@ def test_variable_and_constraint_counts():
     m = build_model(validate_dict(raw))
     variables = list(m.component_data_objects(pyo.Var))
     constraints = list(m.component_data_objects(pyo.Constraint))
-    assert len(variables) == 125
+    assert len(variables) == 131
     assert sum(1 for v in variables if v.is_binary()) == 11
-    assert len(constraints) == 139
+    assert len(constraints) == 145
 
 
 def _cost_blind_outsourcing():

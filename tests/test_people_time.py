@@ -133,7 +133,7 @@ def test_recount_catches_a_fall_beyond_the_ramp(tmp_path):
     path = folder / "ind_cases.csv"
     text = path.read_text()
     # month 3 falls from 18.33 to 10.33 (8 > 5); month 4 takes the 3 cases left over
-    path.write_text(text.replace("2024-03,x,0.000000,13.333333,", "2024-03,x,0.000000,10.333333,").replace("2024-04,x,0.000000,8.333333,", "2024-04,x,0.000000,11.333333,"))
+    path.write_text(text.replace("2024-03,x,0.000000,0.000000,13.333333,", "2024-03,x,0.000000,0.000000,10.333333,").replace("2024-04,x,0.000000,0.000000,8.333333,", "2024-04,x,0.000000,0.000000,11.333333,"))
     _, violations, ok = evaluate_run(folder)
     assert not ok and any("max_decision_decrease" in v for v in violations)
 

@@ -69,7 +69,7 @@ EUR_FLOOR_SHARE = 1e-6
 TABLES = {
     "ind_cases": (
         ("period", "case_type"),
-        ("inflow", "decided_internal", "decided_outsourced", "stock", "overdue", "notices_of_default"),
+        ("inflow", "inflow_returned", "decided_internal", "decided_outsourced", "stock", "overdue", "notices_of_default"),
     ),
     "staff": (("period", "pool"), ("hires", "trainees", "productive_fte", "external_fte", "productive_hours", "retraining")),
     "retraining": (("period", "pair"), ("fte",)),

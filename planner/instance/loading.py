@@ -156,6 +156,28 @@ class InstanceData:
     def follow_on_lag(self, k: str) -> int:
         return self.grid.whole_periods(self.instance.case_types[k].follow_on.lag_months)
 
+    def appeal_periods(self, k: str) -> int:
+        """Periods from a rejection to the court's decision (at least one; checked on load)."""
+        return self.grid.whole_periods(self.instance.case_types[k].appeal.months)
+
+    def rejections_to_lag(self, k: str, j: str) -> int:
+        """Periods from a rejection of ``k`` until it enters type ``j`` (at least one; checked on load)."""
+        return self.grid.whole_periods(self.instance.case_types[k].rejections_to[j].lag_months)
+
+    def arrival_lag(self, k: str) -> int:
+        """Periods from a grant of ``k`` until the granted persons arrive."""
+        return self.grid.whole_periods(self.instance.case_types[k].arrival.lag_months)
+
+    def departure_lag(self) -> int:
+        """Periods from entering the departure track until departures start."""
+        return self.grid.whole_periods(self.instance.reception.departure_lag_months)
+
+    def pre_decided(self, k: str, t: int) -> float:
+        """Cases of type ``k`` decided in period ``t < 0`` (``pre_horizon_decided``; 0 before the list)."""
+        before = self.instance.case_types[k].pre_horizon_decided
+        j = len(before) + t
+        return float(before[j]) if 0 <= j < len(before) else 0.0
+
     def location_first_period(self, loc: str) -> int:
         """First period a candidate can serve: decided in period 0 at the earliest."""
         lt = self.instance.location_types[self.instance.locations[loc].type]
@@ -337,6 +359,7 @@ def check_references(inst: Instance, grid: TimeGrid) -> None:
                 if src not in inst.case_types:
                     raise InputError(f"case_types.{k}.follow_on.source_types", f"unknown case type '{src}'; expected one of {sorted(inst.case_types)}")
     check_follow_on_cycles(inst, grid)
+    check_return_flows(inst, grid)
     for loc_id, loc in inst.locations.items():
         if loc.region not in inst.regions:
             raise InputError(f"locations.{loc_id}.region", f"unknown region '{loc.region}'")
@@ -387,6 +410,32 @@ def check_references(inst: Instance, grid: TimeGrid) -> None:
                 node = node[part]
             if ch.from_period is not None and grid.index(ch.from_period) is None:
                 raise InputError(f"measures.{m_id}.changes.{i}.from_period", f"expected a period of the horizon {grid.labels[0]}..{grid.labels[-1]}")
+
+
+def check_return_flows(inst: Instance, grid: TimeGrid) -> None:
+    """Appeals, rejections sent to other types and arrivals after a grant: known targets, shares of
+    the rejections that add up to at most 1, lags of at least one period where a case returns to
+    a stock (a return in the period of its own decision would make the stock depend on itself)."""
+    for k, ct in inst.case_types.items():
+        where = f"case_types.{k}"
+        total = 0.0
+        if ct.appeal is not None:
+            total += ct.appeal.share_of_rejections
+            if grid.whole_periods(ct.appeal.months) < 1:
+                raise InputError(f"{where}.appeal.months", f"expected at least one period ({1 / grid.periods_per_month:.3g} months), got {ct.appeal.months}")
+        for j, flow in ct.rejections_to.items():
+            if j not in inst.case_types:
+                raise InputError(f"{where}.rejections_to.{j}", f"unknown case type '{j}'; expected one of {sorted(inst.case_types)}")
+            if grid.whole_periods(flow.lag_months) < 1:
+                raise InputError(f"{where}.rejections_to.{j}.lag_months", f"expected at least one period ({1 / grid.periods_per_month:.3g} months), got {flow.lag_months}")
+            total += flow.share_of_rejections
+        if total > 1 + 1e-9:
+            raise InputError(f"{where}.rejections_to", f"the appeal share and the shares sent to other types add up to {total:.6g}; expected at most 1 (shares of the same rejections)")
+        if ct.arrival is not None and not ct.grants_need_housing:
+            raise InputError(f"{where}.arrival", "an arrival after the grant needs grants_need_housing: true (arriving persons are permit holders)")
+        pen = ct.penalties
+        if pen.max_eur_per_notice is not None and pen.eur_per_notice > pen.max_eur_per_notice:
+            raise InputError(f"{where}.penalties.eur_per_notice", f"the average paid per notice ({pen.eur_per_notice:g}) exceeds the legal maximum max_eur_per_notice ({pen.max_eur_per_notice:g})")
 
 
 def check_follow_on_cycles(inst: Instance, grid: TimeGrid) -> None:

@@ -105,8 +105,52 @@ class Penalties(Strict):
 
     applies: bool = False
     notice_share_per_period: Share = 0.0
-    eur_per_notice: NonNeg = 0.0
+    eur_per_notice: NonNeg = Field(
+        0.0,
+        description="Average penalty paid per notice of default (EUR): what the cost counts. Not the legal maximum: many decisions "
+        "follow before the penalty has run its full term (see max_eur_per_notice).",
+    )
+    max_eur_per_notice: NonNeg | None = Field(
+        None,
+        description="Legal maximum per notice (EUR), for reference: eur_per_notice may not exceed it, and chain.csv reports the "
+        "penalties at this maximum as an upper bound (IND, penalty_at_max_eur).",
+    )
     ind_hours_per_notice: NonNeg = 0.0
+
+
+class Appeal(Strict):
+    """Rejected applicants who appeal to the courts (in cases of the type; persons = cases x persons_per_case).
+
+    ``lodged[k,t] = share_of_rejections * (1 - grant_share) * decided[k,t]``; each appeal is decided
+    ``months`` later (whole periods, at least one): ``appeals_decided[k,t] = lodged[k, t - A]``,
+    ``pending[k,t] = sum_{tau = t-A+1..t} lodged[k,tau]``. Appellants of a type that waits in COA
+    keep their reception place while pending. Of the appeals decided, ``annulled_share`` return to
+    the IND as cases of this type to decide again (inflow of the period, entering as new arrivals:
+    their deadline starts again); the rest enter the departure track (reception.departure_*).
+    """
+
+    share_of_rejections: Share = Field(description="Share of rejected cases that appeal.")
+    months: Positive = Field(description="From the rejection to the court's decision (rounded to whole periods, at least one).")
+    annulled_share: Share = Field(0.0, description="Share of decided appeals annulled: the case returns to the IND to be decided again.")
+
+
+class RejectionsTo(Strict):
+    """A share of this type's rejections that becomes a case of another type after a lag (e.g. a failed
+    Dublin transfer that enters the general procedure):
+    ``inflow[j,t] += share_of_rejections * (1 - grant_share_k) * decided[k, t - lag] * persons_k / persons_j``.
+    While in the lag, the persons of a type that waits in COA stay in COA."""
+
+    share_of_rejections: Share
+    lag_months: Positive = Field(description="From the rejection until the case enters the other type (whole periods, at least one).")
+
+
+class Arrival(Strict):
+    """Granted persons who arrive after the grant (e.g. relatives abroad: visa and travel), of whom a
+    share needs a COA bed: ``permit_holders_linked[t] += coa_share * persons * granted[k, t - lag]``;
+    the rest go straight to family or housing (reported, not in COA)."""
+
+    lag_months: NonNeg = Field(description="From the grant until arrival in the country (whole periods).")
+    coa_share: Share = Field(1.0, description="Share of arriving persons who need a COA bed (and then housing via the quota).")
 
 
 class CaseType(Strict):
@@ -151,6 +195,16 @@ class CaseType(Strict):
     )
     decisions_before: NonNeg | None = Field(
         None, description="Internal decisions per month just before the horizon: the first period's ramp starts from it (None: the first period is free)."
+    )
+    appeal: Appeal | None = Field(None, description="Appeals of rejected cases (duration, reception kept, annulled cases returning). None: no appeal flow (chain.appeal_share_of_rejections is then only reported).")
+    rejections_to: dict[str, RejectionsTo] = Field(
+        default_factory=dict, description="Shares of the rejections that become cases of another type (key) after a lag, e.g. failed Dublin transfers."
+    )
+    arrival: Arrival | None = Field(None, description="Granted persons arrive after a lag, a share needing COA (None: in COA at the grant).")
+    pre_horizon_decided: list[NonNeg] = Field(
+        default_factory=list,
+        description="Cases decided per period before the start, chronological (last = the period before the start): the lagged flows "
+        "(appeals, rejections_to, arrival) of the first periods come from them.",
     )
 
 
@@ -213,9 +267,14 @@ class Reception(Strict):
     occupancy_norm: Annotated[float, Field(gt=0, le=1)] = Field(
         description="Occupancy a place supports (places needed = occupancy / norm)."
     )
-    start_awaiting_departure: NonNeg = 0.0
-    departure_rate_per_month: Share = Field(0.0, description="Share of rejected persons in COA that leaves each month.")
-    rejected_stay_share: Share = Field(1.0, description="Share of rejected persons who stay in COA awaiting departure.")
+    start_awaiting_departure: NonNeg = Field(0.0, description="Rejected persons in COA on the departure track at the start (past the departure lag); appellants pending at the start come from case_types.*.pre_horizon_decided.")
+    departure_rate_per_month: Share = Field(0.0, description="Share of rejected persons in COA past the departure lag that leaves each month (DT&V).")
+    departure_lag_months: NonNeg = Field(
+        0.0,
+        description="Months from entering the departure track (a rejection not appealed, or a lost appeal) until departures "
+        "(departure_rate_per_month) start; until then the person stays in COA. The start stock is past the lag.",
+    )
+    rejected_stay_share: Share = Field(1.0, description="Share of persons entering the departure track who stay in COA until they depart (the rest leave at once, destination unknown).")
     other_groups: dict[str, Series] = Field(default_factory=dict, description="Other occupancy groups in persons per period (e.g. amv).")
     crisis_eur_per_person_night: NonNeg = 0.0
     max_new_places: Series | None = Field(
@@ -255,7 +314,7 @@ class Chain(Strict):
     notices of default -> BNTB appeals; asylum inflow persons -> Nidos wards (unaccompanied minors).
     """
 
-    appeal_share_of_rejections: Share = Field(0.0, description="Rejected persons who appeal to the courts.")
+    appeal_share_of_rejections: Share = Field(0.0, description="Rejected persons of case types without an appeal block who appeal to the courts (reported only).")
     bntb_share_of_notices: Share = Field(0.0, description="Notices of default followed by an appeal for not deciding in time (BNTB).")
     nidos_start_wards: NonNeg = Field(0.0, description="Unaccompanied minors under Nidos guardianship at the start.")
     nidos_share_of_inflow: Share = Field(0.0, description="Share of asylum inflow persons (case types waiting in COA) who are unaccompanied minors.")

@@ -17,7 +17,10 @@ today (``planner/model/*.py``) these are:
   occupancy groups, budget years, the number of start cohorts / start trainees / pre-horizon
   grants (their index sets);
 * per case type: ``pool``, ``waits_in_coa``, ``grants_need_housing``, ``deadline_months`` (the
-  FIFO window and its fractional weight), ``follow_on.source_types`` and ``follow_on.lag_months``;
+  FIFO window and its fractional weight), ``follow_on.source_types`` and ``follow_on.lag_months``,
+  ``appeal.months``, the targets and ``lag_months`` of ``rejections_to``, ``arrival.lag_months``
+  (the return flows' lags, planner.model.returns), the length of ``pre_horizon_decided`` (an index set);
+* ``reception.departure_lag_months`` (the departure track's lag);
 * per staff pool: ``training_months`` (the pipeline's delay), ``integer_hires`` (the domain);
 * per location type: ``lead_months``, ``min_open_months``, ``extension_months``; per location: ``region``, ``type``,
   ``status``, ``open_until``, ``can_keep_open``;
@@ -70,6 +73,13 @@ PARAM_FIELDS = (
     "case_types.*.penalties.notice_share_per_period",
     "case_types.*.penalties.eur_per_notice",
     "case_types.*.penalties.ind_hours_per_notice",
+    "case_types.*.penalties.max_eur_per_notice",  # reported only (chain.csv)
+    # return flows (planner/model/returns.py): shares are parameters, lags are structure
+    "case_types.*.appeal.share_of_rejections",
+    "case_types.*.appeal.annulled_share",
+    "case_types.*.rejections_to.*.share_of_rejections",
+    "case_types.*.arrival.coa_share",
+    "case_types.*.pre_horizon_decided",  # values (ret_pre_decided); its length is a set (compared)
     # staff pools
     "staff_pools.*.start_fte",
     "staff_pools.*.start_trainees",

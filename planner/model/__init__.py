@@ -8,9 +8,10 @@ constraints and result table. Every module has two steps:
 
 ``build_model`` runs them in dependency order:
 
-    cases -> staff -> placement -> reception -> objective
+    cases -> returns -> staff -> placement -> reception -> objective
 
-(staff needs the case types' hours; placement needs the grants; reception needs the stocks and
+(returns' flows feed the case stocks' inflow, built inside ``cases`` from the parameters of
+``returns.data``, and the permit holders and the rejected in COA; staff needs the case types' hours; placement needs the grants; reception needs the stocks and
 the permit holders waiting; the objective collects every module's cost components).
 
 A persistent re-solve (:mod:`planner.solver.persistent`) runs only :func:`model_data` for a variant: if
@@ -26,10 +27,10 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from planner.model import cases, objective, placement, reception, staff
+from planner.model import cases, objective, placement, reception, returns, staff
 from planner.model.common import ModelData
 
-SUBSYSTEMS = (cases, staff, placement, reception, objective)
+SUBSYSTEMS = (cases, returns, staff, placement, reception, objective)
 
 
 def model_data(d) -> ModelData:

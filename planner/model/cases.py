@@ -5,6 +5,8 @@ Sets: ``K`` case types. Variables (per ``k, t``): ``dec_int`` internal decisions
 outsourced decisions, ``stock`` (end of period), ``overdue`` (cases past the deadline).
 
     inflow_total[k,t] = inflow[k,t] + share_k * sum_{s in sources_k} grant_s * decided[s, t - lag_k]
+                        + returned[k,t]                        (annulled appeals, rejections of other
+                                                                types: planner.model.returns)
     stock[k,t]        = stock[k,t-1] + inflow_total[k,t] - dec_int[k,t] - dec_out[k,t]
     dec_out[k,t]     <= outsourcing_capacity[k,t]
     overdue[k,t]     >= stock[k,t] - sum_{(tau,w) in window(t, D_k)} w * arrivals[k,tau]
@@ -28,6 +30,7 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
+from planner.model import returns
 from planner.model.common import (
     COST_UNIT,
     clean,
@@ -115,7 +118,9 @@ def define(m, d, md) -> None:
                 j = len(fo.pre_horizon_grants) + src_t
                 if j >= 0:
                     expr = expr + m.case_follow_share[k] * m.case_follow_pre_grants[k, j]
-        return expr
+        return expr + m.case_returned[k, t]
+
+    returns.define_returned(m, d)
 
     m.case_inflow_total = pyo.Expression(m.K, m.T, rule=inflow_rule)
 
@@ -189,7 +194,8 @@ def overdue_exact(m, d, k: str) -> list[float]:
 
 
 def table(m, d) -> pd.DataFrame:
-    """ind_cases: period, case_type, inflow, decided_internal, decided_outsourced, stock, overdue (cases)."""
+    """ind_cases: period, case_type, inflow (all of it), inflow_returned (of which annulled appeals and
+    other types' rejections), decided_internal, decided_outsourced, stock, overdue (cases)."""
     rows = []
     for k in m.K:
         overdue = overdue_exact(m, d, k)
@@ -199,6 +205,7 @@ def table(m, d) -> pd.DataFrame:
                     "period": label,
                     "case_type": k,
                     "inflow": clean(val(m.case_inflow_total[k, t])),
+                    "inflow_returned": clean(val(m.case_returned[k, t])),
                     "decided_internal": clean(val(m.dec_int[k, t])),
                     "decided_outsourced": clean(val(m.dec_out[k, t])),
                     "stock": clean(val(m.stock[k, t])),

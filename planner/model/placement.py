@@ -6,7 +6,8 @@ Sets: ``R`` regions. Variables (per ``r, t``): ``housed`` (regular housing), ``a
 the end of the period), ``ph_overdue`` (waiting longer than the norm). With ``s_r`` the quota
 share and ``N`` the norm in periods:
 
-    linked[r,t]      = s_r * sum_{k: grants need housing} persons_k * granted[k,t]
+    linked[r,t]      = s_r * (sum_{k: grants need housing, no arrival lag} persons_k * granted[k,t] + arrived_coa[t])
+                       (arrived_coa: planner.model.returns)
     waiting[r,t]     = waiting[r,t-1] + linked[r,t] - housed[r,t] - accelerated[r,t]
                        (waiting[r,-1] = s_r * start_waiting)
     housed[r,t]     <= housing_supply[r,t]
@@ -71,10 +72,11 @@ def define(m, d, md) -> None:
     m.waiting = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="permit holders in COA waiting for housing")
     m.ph_overdue = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals, doc="permit holders waiting past the norm")
 
-    housing_types = [k for k, ct in inst.case_types.items() if ct.grants_need_housing]
+    housing_types = [k for k, ct in inst.case_types.items() if ct.grants_need_housing and ct.arrival is None]
 
     def new_permit_holders(t):
-        return sum(m.case_persons[k] * m.case_granted(k, t) for k in housing_types)
+        # granted persons of types with an arrival lag join later, a share of them in COA (planner.model.returns)
+        return sum(m.case_persons[k] * m.case_granted(k, t) for k in housing_types) + m.ret_arrived_coa[t]
 
     m.place_new_permit_holders = pyo.Expression(m.T, rule=lambda m, t: new_permit_holders(t))
     m.linked = pyo.Expression(m.R, m.T, rule=lambda m, r, t: m.place_quota_share[r] * m.place_new_permit_holders[t])

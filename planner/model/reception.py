@@ -8,7 +8,8 @@ candidate locations, ``G`` other occupancy groups. Variables: ``keep[l]`` (binar
 ``crisis[r,t]``, ``unsheltered[t]`` (persons; solved as person-nights ``unsheltered_nights[t]``,
 a unit choice for the solver's numerics). With ``m_l`` the minimum open duration:
 
-    awaiting[t]   = (1 - dep) * awaiting[t-1] + stay * sum_{k waits in COA} (1 - g_k) persons_k decided[k,t]
+    awaiting[t]   = rejected persons in COA: appellants, awaiting another procedure, the departure track
+                    (planner.model.returns; without return flows (1 - dep) awaiting[t-1] + stay * sum_k (1 - g_k) persons_k decided[k,t])
     occupancy[t]  = sum_{k waits in COA} persons_k * stock[k,t] + sum_r waiting[r,t] + awaiting[t] + sum_g other[g,t]
     serve[l,t]   <= serve[l,t-1] + start[l,t];   sum_t start[l,t] <= 1
     serve[l,t]   >= sum_{tau = t-m_l+1 .. t} start[l,tau]
@@ -51,6 +52,7 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
+from planner.model import returns
 from planner.model.common import COST_UNIT, clean, series_values, val
 
 
@@ -141,11 +143,9 @@ def define(m, d, md) -> None:
     waiting_types = [k for k in cts if cts[k].waits_in_coa]
 
     def awaiting_rule(m, t):
-        prev = m.awaiting[t - 1] if t > 0 else m.rec_start_awaiting
-        rejected = sum(
-            (1 - m.case_grant_share[k]) * m.case_persons[k] * (m.dec_int[k, t] + m.dec_out[k, t]) for k in waiting_types
-        )
-        return m.awaiting[t] == (1 - m.rec_departure) * prev + m.rec_stay_share * rejected
+        # rejected persons in COA: the departure track (lag, then the departure rate), appellants,
+        # those awaiting another procedure (planner.model.returns gives the maths)
+        return returns.awaiting_balance(m, t)
 
     m.rec_awaiting_balance = pyo.Constraint(m.T, rule=awaiting_rule)
 

@@ -112,6 +112,8 @@ def chain_kpis(chain_table: pd.DataFrame) -> dict:
         "nidos_wards_peak": _r(wards.max()),
         "nidos_wards_average": _r(wards.mean()),
         "court_appeals_total": _r(measure("courts", "appeals").sum()),
+        "court_appeals_annulled_total": _r(measure("courts", "appeals_annulled").sum()),
+        "returned_to_ind_total": _r(measure("IND", "returned_to_ind").sum()),
         "bntb_appeals_total": _r(measure("courts", "bntb_appeals").sum()),
         "penalty_eur_total": _r(measure("IND", "penalty_eur").sum(), 2),
     }

@@ -231,14 +231,14 @@ def run_highs(
             res = call(left)
             restarted = True
             info.cold_restarts += 1
-        if _model_status_in(opt, "kSolveError"):
-            # The dual simplex can stop with "excessive dual values" where unsheltered
-            # person-nights dominate the (scaled) objective (an LP relaxation of nl-2022 without
-            # candidate sites); the primal simplex, from scratch, solves the same LP.
+        if _model_status_in(opt, "kSolveError") or (restarted and _without_status(opt)):
+            # The dual simplex can stop with "excessive dual values" or twice without a status where
+            # unsheltered person-nights dominate the (scaled) objective (LP relaxations of nl-2022
+            # without candidate sites); the primal simplex, from scratch, solves the same LP.
             opt._solver_model.clearSolver()
             left = None if time_limit is None else max(0.01, time_limit - (time.perf_counter() - t0))
             res = call(left, {"simplex_strategy": 4})
-            info.warn("HiGHS's dual simplex stopped on excessive dual values; solved again with the primal simplex")
+            info.warn("HiGHS's dual simplex stopped without a plan (excessive dual values or no status); solved again with the primal simplex")
     finally:
         info.solve_seconds += time.perf_counter() - t0
         if scaled is not None:

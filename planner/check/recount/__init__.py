@@ -7,7 +7,8 @@ earlier ones recounted, then the two tables counted from the plan:
 
     cases -> staff -> placement -> reception -> costs -> chain, quarter
 
-(staff needs the notices; placement the grants; reception the stocks and those waiting; costs
+(cases runs :mod:`returns` first: the return flows feed its inflow, placement's arrivals and
+reception's rejected in COA; staff needs the notices; placement the grants; reception the stocks and those waiting; costs
 every subsystem's components; chain the cases, reception and penalties; quarter the decisions
 and the locations). :mod:`common` holds the FIFO cohorts, the decisions and the violation list.
 """

@@ -7,7 +7,8 @@ first; overdue by the cohort rule of :mod:`planner.check.recount.common` with D 
 periods::
 
     inflow[k,t]  = inflow series + share_k * sum_{s in sources_k} grant_s * decided[s, t - lag_k]
-                   (pre_horizon_grants before the start)
+                   (pre_horizon_grants before the start) + returned[k,t] (annulled appeals and other
+                   types' rejections, :mod:`planner.check.recount.returns`; new arrivals of t)
     stock[k,t]   = what the cohorts hold at the end of t
     overdue[k,t] = sum_tau left[tau] - min(left[tau], clip(D - (t - tau), 0, 1) * arrived[tau])
     notices[k,t] = notice_share_k * overdue[k,t]
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from planner.check.recount import returns
 from planner.check.recount.common import Cohorts, Decisions, Violations, per_period, tol
 from planner.instance.loading import InstanceData
 
@@ -44,6 +46,7 @@ class Cases:
     notices: dict[str, np.ndarray]
     cost: dict[str, np.ndarray]
     table: pd.DataFrame
+    flows: returns.Flows
 
 
 def check_decisions(d: InstanceData, dec: Decisions, viol: Violations) -> None:
@@ -110,7 +113,8 @@ def recount(d: InstanceData, dec: Decisions, viol: Violations) -> Cases:
     decided = dec.decided
     grant = {k: per_period(d, f"case_types.{k}.grant_share") for k in K}
     persons = {k: per_period(d, f"case_types.{k}.persons_per_case") for k in K}
-    inflow = {k: inflow_series(d, k, grant, decided) for k in K}
+    flows = returns.flows(d, decided, grant, persons)
+    inflow = {k: inflow_series(d, k, grant, decided) + flows.returned[k] for k in K}
     stock, overdue = {}, {}
     for k in K:
         stock[k], overdue[k] = fifo_stock(d, k, inflow[k], decided[k], viol)
@@ -123,11 +127,11 @@ def recount(d: InstanceData, dec: Decisions, viol: Violations) -> Cases:
             cost["penalties"] += pen.eur_per_notice * notices[k]
     table = pd.DataFrame(
         [
-            {"period": labels[t], "case_type": k, "inflow": inflow[k][t], "decided_internal": dec.dec_int[k][t],
+            {"period": labels[t], "case_type": k, "inflow": inflow[k][t], "inflow_returned": flows.returned[k][t], "decided_internal": dec.dec_int[k][t],
              "decided_outsourced": dec.dec_out[k][t], "stock": stock[k][t], "overdue": overdue[k][t],
              "notices_of_default": notices[k][t]}
             for k in K
             for t in range(T)
         ]
     )
-    return Cases(grant, persons, inflow, stock, overdue, notices, cost, table)
+    return Cases(grant, persons, inflow, stock, overdue, notices, cost, table, flows)

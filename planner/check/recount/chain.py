@@ -1,17 +1,23 @@
 """Consequences for the chain partners, recounted (the model's :mod:`planner.model.chain`, written
-again from the recounted cases, reception and costs).
+again from the recounted cases, return flows, reception and costs).
 
-With the instance's ``chain`` rates, ``dep`` the per-period departure rate and ``exit`` the
-per-period Nidos exit rate::
+With the instance's ``chain`` rates, ``dep`` the per-period departure rate, ``s`` the stay share and
+``exit`` the per-period Nidos exit rate (persons; flows from :mod:`planner.check.recount.returns`)::
 
     rejected[t]      = sum_k (1 - g_k) * persons_k * decided[k,t]             (all case types)
-    departures[t]    = dep * awaiting[t-1]                                    (DT&V, from COA; awaiting[-1] = start)
-    caseload[t]      = awaiting[t]                                            (DT&V, rejected in COA)
-    appeals[t]       = appeal_share * rejected[t]                             (courts)
+    to_track[t]      = persons reaching the departure track;  left_at_once = (1 - s) to_track
+    departures[t]    = dep * ready[t-1]                                       (DT&V; ready[-1] = start)
+    caseload[t]      = ready[t] + in the departure lag                        (DT&V, rejected in COA)
+    appeals[t]       = appeals lodged (types with an appeal)
+                       + appeal_share * rejected of the types without one     (courts)
+    appeals_pending / _decided / _annulled, in_appeal (COA), awaiting_other_type (COA)
+    returned_to_ind[t] = persons entering a stock again (annulled, sent by another type)
+    arrivals_after_grant (COA) / arrivals_after_grant_direct (municipalities)
     bntb[t]          = bntb_share * sum_k notices[k,t]                        (courts)
     new_wards[t]     = amv_share * sum_{k waits in COA} persons_k * inflow[k,t]
     wards[t]         = (1 - exit) * wards[t-1] + new_wards[t]                 (Nidos; wards[-1] = start wards)
-    penalty_eur[t]   = the penalties cost component
+    penalty_eur[t]   = the penalties cost component (average paid per notice)
+    penalty_at_max_eur[t] = sum_{k penalties apply, max given} max_k * notices[k,t]
     forecast_average = the instance's Nidos forecast, every period (when it gives one)
 
 Table ``chain``: period, partner, measure, value.
@@ -22,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner.check.recount import returns
 from planner.check.recount.cases import Cases
 from planner.check.recount.common import Decisions
 from planner.check.recount.reception import Reception
@@ -32,27 +39,45 @@ def series(d: InstanceData, dec: Decisions, cases: Cases, reception: Reception, 
     """(partner, measure) -> one value per period."""
     inst, T = d.instance, d.grid.T
     ch, cts = inst.chain, inst.case_types
-    decided = dec.decided
-    rejected = sum(((1 - cases.grant[k]) * cases.persons[k] * decided[k] for k in cts), np.zeros(T))
+    decided, f = dec.decided, cases.flows
+    rejected_by = {k: (1 - cases.grant[k]) * cases.persons[k] * decided[k] for k in cts}
+    rejected = sum(rejected_by.values(), np.zeros(T))
     notices = sum(cases.notices.values(), np.zeros(T))
-    awaiting = reception.awaiting
-    before = np.concatenate(([inst.reception.start_awaiting_departure], awaiting[:-1]))
+    _, ready, in_lag = returns.awaiting(d, f)
+    before = np.concatenate(([inst.reception.start_awaiting_departure], ready[:-1]))
     new_wards = ch.nidos_share_of_inflow * sum((cases.persons[k] * cases.inflow[k] for k in cts if cts[k].waits_in_coa), np.zeros(T))
     exit_rate = d.per_period_rate(ch.nidos_exit_rate_per_month)
     wards, w = np.zeros(T), ch.nidos_start_wards
     for t in range(T):
         wards[t] = w = (1 - exit_rate) * w + new_wards[t]
+    stay = inst.reception.rejected_stay_share
+    without_appeal = sum((rejected_by[k] for k in cts if cts[k].appeal is None), np.zeros(T))
     out = {
         ("IND", "notices_of_default"): notices,
         ("IND", "penalty_eur"): cost["penalties"],
+        ("IND", "returned_to_ind"): sum((cases.persons[k] * f.returned[k] for k in cts), np.zeros(T)),
         ("DT&V", "new_rejections"): rejected,
+        ("DT&V", "to_departure_track"): f.track,
+        ("DT&V", "left_at_once"): (1 - stay) * f.track,
         ("DT&V", "departures"): d.per_period_rate(inst.reception.departure_rate_per_month) * before,
-        ("DT&V", "caseload"): awaiting,
+        ("DT&V", "caseload"): ready + in_lag,
+        ("COA", "in_appeal"): f.pending_coa,
+        ("COA", "awaiting_other_type"): f.in_lag_coa,
+        ("COA", "arrivals_after_grant"): f.arrived_coa,
+        ("municipalities", "arrivals_after_grant_direct"): f.arrived_direct,
         ("Nidos", "new_wards"): new_wards,
         ("Nidos", "wards"): wards,
-        ("courts", "appeals"): ch.appeal_share_of_rejections * rejected,
+        ("courts", "appeals"): f.lodged + ch.appeal_share_of_rejections * without_appeal,
+        ("courts", "appeals_pending"): f.pending,
+        ("courts", "appeals_decided"): f.appeals_decided,
+        ("courts", "appeals_annulled"): f.annulled,
         ("courts", "bntb_appeals"): ch.bntb_share_of_notices * notices,
     }
+    at_max = [k for k in cts if cts[k].penalties.max_eur_per_notice is not None]
+    if at_max:
+        out[("IND", "penalty_at_max_eur")] = sum(
+            (cts[k].penalties.max_eur_per_notice * cases.notices[k] for k in at_max if cts[k].penalties.applies), np.zeros(T)
+        )
     if ch.nidos_forecast_average is not None:
         out[("Nidos", "forecast_average")] = np.full(T, float(ch.nidos_forecast_average))
     return out

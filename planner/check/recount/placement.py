@@ -7,7 +7,8 @@ Per region r with quota share s_r, FIFO cohorts of linked permit holders (start:
 accelerated take the oldest first; overdue past the norm N periods by the cohort rule of
 :mod:`planner.check.recount.common`::
 
-    linked[r,t]  = s_r * sum_{k: grants need housing} persons_k * grant_k * decided[k,t]
+    linked[r,t]  = s_r * (sum_{k: grants need housing, no arrival lag} persons_k * grant_k * decided[k,t]
+                   + arrived in COA after the lag of a type with ``arrival``, :mod:`planner.check.recount.returns`)
     waiting[r,t] = what the cohorts hold after linked[r,t] arrived and housed + accelerated left
     overdue[r,t] = sum_tau left[tau] - min(left[tau], clip(N - (t - tau), 0, 1) * arrived[tau])
 
@@ -44,9 +45,8 @@ class Placement:
 def new_permit_holders(d: InstanceData, dec: Decisions, cases: Cases) -> np.ndarray:
     """Persons granted a permit who need housing, per period (all regions)."""
     cts, decided = d.instance.case_types, dec.decided
-    return sum(
-        (cases.persons[k] * cases.grant[k] * decided[k] for k in cts if cts[k].grants_need_housing), np.zeros(d.grid.T)
-    )
+    at_grant = [k for k in cts if cts[k].grants_need_housing and cts[k].arrival is None]
+    return sum((cases.persons[k] * cases.grant[k] * decided[k] for k in at_grant), np.zeros(d.grid.T)) + cases.flows.arrived_coa
 
 
 def start_cohorts(d: InstanceData, share: float) -> Cohorts:

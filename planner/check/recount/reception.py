@@ -3,7 +3,9 @@
 With ``dep`` the per-period departure rate, ``stay`` the share of rejected persons who stay in
 COA, n_t the nights of period t::
 
-    awaiting[t]    = (1 - dep) awaiting[t-1] + stay * sum_{k waits in COA} (1 - grant_k) persons_k decided[k,t]
+    awaiting[t]    = rejected persons in COA (appellants, awaiting another type, the departure track:
+                     :mod:`planner.check.recount.returns`; without return flows
+                     (1 - dep) awaiting[t-1] + stay * sum_{k waits in COA} (1 - grant_k) persons_k decided[k,t])
     occupancy[t]   = sum_{k waits in COA} persons_k stock[k,t] + sum_r waiting[r,t] + awaiting[t] + other groups
     places[t]      = places of the locations open in t;   places_needed = occupancy / norm
     unsheltered[t] = max(0, occupancy - norm * places - crisis)
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from planner.check.recount import returns
 from planner.check.recount.cases import Cases
 from planner.check.recount.common import Decisions, Violations
 from planner.check.recount.placement import Placement
@@ -207,13 +210,8 @@ def recount(d: InstanceData, dec: Decisions, cases: Cases, placement: Placement,
     """Awaiting departure, occupancy, places, crisis and unsheltered; location and crisis costs."""
     inst, T = d.instance, d.grid.T
     cts, rec = inst.case_types, inst.reception
-    decided = dec.decided
-    dep = d.per_period_rate(rec.departure_rate_per_month)
     waits = [k for k in cts if cts[k].waits_in_coa]
-    awaiting, prev = np.zeros(T), rec.start_awaiting_departure
-    for t in range(T):
-        rejected = sum((1 - cases.grant[k][t]) * cases.persons[k][t] * decided[k][t] for k in waits)
-        awaiting[t] = prev = (1 - dep) * prev + rec.rejected_stay_share * rejected
+    awaiting = returns.awaiting(d, cases.flows)[0]  # appellants, awaiting another type, departure track
     asylum = sum((cases.persons[k] * cases.stock[k] for k in waits), np.zeros(T))
     others = {g: np.array(d.s(f"reception.other_groups.{g}")) for g in rec.other_groups}
     occupancy = asylum + placement.waiting_total + awaiting + sum(others.values(), np.zeros(T))
