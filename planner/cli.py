@@ -5,6 +5,7 @@
                            [--set PATH=VALUE ...] [--commit-periods N] [--diagnose]
     planner simulate INSTANCE [--out DIR] [--set PATH=VALUE ...]
     planner evaluate RUN_DIR
+    planner explain RUN_DIR [--workers N]
     planner batch BATCH [--workers N] [--scheduler ADDRESS] [--out DIR] [--resume]
     planner schema
     planner --version
@@ -92,9 +93,13 @@ def _cmd_solve(args) -> int:
 
     if args.out and not args.diagnose:
         _check_out(args.out, "run")  # before anything is loaded or solved
+    if args.explain and (args.choose_measures or args.diagnose):
+        raise InputError("--explain", "not with --choose-measures or --diagnose; run planner explain on the run folder instead")
     if args.choose_measures:
         return _choose(args)
     d = load_instance(args.instance, overrides=args.set, package=args.package)
+    if args.explain and (args.objective or d.instance.objective.mode) != "weighted":
+        raise InputError("--explain", "re-solves plans of the weighted objective; leave out --objective lexicographic")
     if args.diagnose:
         from planner.solver.diagnose import diagnose
 
@@ -116,8 +121,52 @@ def _cmd_solve(args) -> int:
         commit_periods=args.commit_periods,
         polish_seconds=args.polish_cost,
     )
+    if args.explain:
+        _explain_plan(plan, args)
     plan.write(out, args.command_line)
     _report(plan, out)
+    if args.explain:
+        _print_explained(plan.tables, plan.timings["explain_seconds"])
+    return 0
+
+
+def _explain_plan(plan, args) -> None:
+    from planner.studies.explain import explain_plan
+
+    explain_plan(plan, {"time_limit": args.time_limit, "mip_gap": args.mip_gap}, args.workers)
+
+
+def _print_explained(frames: dict, seconds: float) -> None:
+    from planner.outputs.explainreport import sentence
+
+    for name in ("sensitivities", "explanations"):
+        for _, row in frames[name].iterrows():
+            print(f"  {sentence(row)}")
+    n = len(frames["sensitivities"]) + len(frames["explanations"])
+    print(f"explained: {len(frames['sensitivities'])} sensitivities and {len(frames['explanations'])} decisions ({n} re-solves) in {seconds:,.1f} s")
+
+
+def _cmd_explain(args) -> int:
+    from planner.outputs.runfolder import check_target, read_marker
+    from planner.studies.explain import explain_run, write_into
+
+    folder = check_target(Path(args.run_dir), "run", option="RUN_DIR", must_exist=True)
+    command = (read_marker(folder) or {}).get("command") or []
+    options = {}
+    if len(command) > 1 and command[1] == "solve":
+        try:
+            solved = make_parser().parse_args(command[1:])
+            options = {"time_limit": solved.time_limit, "mip_gap": solved.mip_gap}
+            if solved.polish_cost:
+                print("warning: the run was polished (--polish-cost); the re-solves are not, so costs are compared with the plan solved again", file=sys.stderr)
+        except SystemExit:  # a command line of another version: the defaults
+            pass
+    out = explain_run(folder, options, args.workers)
+    for w in out["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    write_into(folder, out, command or None)
+    _print_explained(out, out["seconds"])
+    print(f"written to {folder}/sensitivities.csv, explanations.csv and report.html")
     return 0
 
 
@@ -298,6 +347,8 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--package", help="put a package of measures (or one measure) in force, e.g. letter")
     s.add_argument("--choose-measures", action="store_true", help="let the optimiser choose which measures to adopt (binary decisions inside the budget)")
     s.add_argument("--measures", help="with --choose-measures: the candidates, comma-separated (default: every measure that is not a risk)")
+    s.add_argument("--explain", action="store_true", help="also write sensitivities.csv and explanations.csv (as planner explain; re-solves the plan many times)")
+    s.add_argument("--workers", type=_whole, help="with --explain: worker processes for the re-solves (default: one per core)")
     s.set_defaults(func=_cmd_solve)
 
     sim = sub.add_parser("simulate", help="the status quo: decisions by the instance's rules, same accounting and outputs as solve")
@@ -311,6 +362,11 @@ def make_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="recount a run folder's consequences from its decisions (cohort simulation, no optimiser)")
     ev.add_argument("run_dir", help="a run folder written by solve or simulate")
     ev.set_defaults(func=_cmd_evaluate)
+
+    xp = sub.add_parser("explain", help="what one more of each resource buys, and why each decision of the quarter (re-solves a solve's run folder)")
+    xp.add_argument("run_dir", help="a run folder written by planner solve (weighted objective)")
+    xp.add_argument("--workers", type=_whole, help="worker processes for the re-solves (default: one per core)")
+    xp.set_defaults(func=_cmd_explain)
 
     cp = sub.add_parser("compare", help="solve measure packages side by side (and the status quo)")
     cp.add_argument("instance")
