@@ -113,3 +113,134 @@ def test_one_row_per_plan_quarter_decision(staff_frames):
     want = sorted(set(zip(q.decision, q.item)))
     e = staff_frames.tables["explanations"]
     assert sorted(zip(e.decision, e.item)) == want == [("external_staff", "p"), ("hire", "p"), ("outsource", "x")]
+
+
+def test_budget_binding_and_slack():
+    """Budget EUR 22,000 (the plan above costs 24,000 unbounded): the plan gives up the EUR 2,000
+    that buy least, the external FTE of month 3 (10 case-months; every other euro buys at least
+    0.01 case-months, it 0.005): 3,560 case-months. explain.budget_eur 2,000: that FTE comes
+    back, -10 case-months, +EUR 2,000. A budget of EUR 30,000 is slack: no row."""
+    plan = plan_of(staff_instance(budget={"total_eur": 22000}, explain={"budget_eur": 2000}))
+    assert plan.kpis["overdue_person_months"] == pytest.approx(3560)
+    explain_plan(plan, workers=1)
+    row = rows(plan.tables["sensitivities"], "resource", "budget")
+    assert row["item"] == "horizon" and row["amount"] == 2000
+    expect(row, -10, 2000)
+    slack = plan_of(staff_instance(budget={"total_eur": 30000}))
+    explain_plan(slack, workers=1)
+    assert "budget" not in set(slack.tables["sensitivities"].resource)
+
+
+def test_withheld_retraining():
+    """Pools p (2 FTE, nothing to do) and q (none) with case y of q: 1,000 old cases, 10 h each;
+    p may retrain at most 1 FTE a month for q, no delay, EUR 100 each, salaries 0. The plan
+    retrains 1 in months 0 and 1: q decides 10, 20, 20, 20, stock 990, 970, 950, 930. Withheld
+    in months 0-2: only 1 FTE in month 3, stock 1,000, 1,000, 1,000, 990: +150 case-months;
+    one retraining less: -EUR 100."""
+    raw = tiny(
+        case_types={"x": None, "y": {"pool": "q", "inflow": 0, "hours_per_case": 10, "grant_share": 0, "waits_in_coa": False, "grants_need_housing": False,
+                                     "deadline_months": 1, "start_stock": 1000, "pre_horizon_inflow": [0]}},
+        staff_pools={"p": {"start_fte": 2, "retrain_to": {"q": {"months": 0, "max_fte": 1, "eur_per_fte": 100}}},
+                     "q": {"start_fte": 0, "hours_per_fte_year": 1200, "eur_per_fte_year": 0}},
+        explain={"housing_regions": 0},
+    )
+    plan = plan_of(raw)
+    assert plan.kpis["overdue_person_months"] == pytest.approx(3840)
+    explain_plan(plan, workers=1)
+    row = rows(plan.tables["explanations"], "decision", "retrain")
+    assert row["item"] == "p -> q" and row["amount"] == pytest.approx(2)
+    expect(row, 150, -100)
+
+
+def reception_instance() -> dict:
+    """100 persons of another group in COA each month, norm 1, no crisis shelter, 4 months
+    (31, 29, 31, 30 nights). Existing site E (50 places) closes after month 0 unless kept open
+    (EUR 1 a place once); candidate C (50 places, no lead time, no minimum term). Places cost
+    EUR 10 a place-month (EUR 120 a year). The plan keeps E and opens C in month 0: 100 places
+    every month, nobody unsheltered; cost E 50 x 10 x 4 + 50 + C 50 x 10 x 4 = EUR 4,050."""
+    return tiny(
+        reception={"occupancy_norm": 1, "other_groups": {"g": 100}},
+        location_types={"t": {"eur_per_place_year": 120, "keep_open_eur_per_place": 1}},
+        locations={"E": {"region": "A", "type": "t", "places": 50, "status": "existing", "open_until": "2024-01"},
+                   "C": {"region": "A", "type": "t", "places": 50, "status": "candidate"}},
+        explain={"housing_regions": 0},
+    )
+
+
+@pytest.fixture(scope="module")
+def reception_plan():
+    plan = plan_of(reception_instance())
+    assert plan.kpis["unsheltered_person_nights"] == 0 and plan.kpis["total_cost_eur"] == pytest.approx(4050)
+    explain_plan(plan, workers=1)
+    return plan
+
+
+def test_more_places(reception_plan):
+    """100 more places (type t's costs) fixed in use from month 3 (the first after the 3
+    committed): +EUR 1,000, and C is no longer needed in month 3 (no minimum term): -EUR 500."""
+    row = rows(reception_plan.tables["sensitivities"], "resource", "places")
+    assert row["periods"] == "2024-04.." and row["amount"] == 100
+    expect(row, 0, 500, waiting_person_months=0)
+
+
+def test_withheld_site(reception_plan):
+    """C not decided in months 0-2: it opens in month 3; 50 unsheltered in months 0-2,
+    50 x (31 + 29 + 31) = 4,550 person-nights (weight 1,000); C runs 1 month instead of 4:
+    -EUR 1,500."""
+    row = rows(reception_plan.tables["explanations"], "decision", "open_location")
+    assert row["item"] == "C" and row["amount"] == 50
+    expect(row, 0, -1500, unsheltered_person_nights=4550, objective=4_550_000 - 0.001 * 1500 / 1e6)
+
+
+def test_withheld_extension(reception_plan):
+    """E not kept open: 50 unsheltered in months 1-3, 50 x (29 + 31 + 30) = 4,500 person-nights;
+    -EUR 50 (keeping) - 1,500 (running)."""
+    row = rows(reception_plan.tables["explanations"], "decision", "keep_open")
+    assert row["item"] == "E"
+    expect(row, 0, -1550, unsheltered_person_nights=4500, objective=4_500_000 - 0.001 * 1550 / 1e6)
+
+
+def housing_instance() -> dict:
+    """Region A: 1,000 permit holders waiting, all past the norm (none linked lately, no new
+    ones); regular housing 10 a month; accelerated placement at most 5 a month (EUR 1,000 each,
+    100 in all); weight 0.5 a month past the norm; an existing site of 2,000 free places. The
+    plan houses 10 and places 5 a month: waiting 985, 970, 955, 940 (3,850 months past the norm)."""
+    return tiny(
+        regions={"A": {"population": 1, "accelerated_capacity": 5}},
+        placement={"start_waiting": 1000, "pre_horizon_linked": [0, 0, 0, 0], "housing_supply": 10, "accelerated_total": 100, "accelerated_eur_per_person": 1000},
+        location_types={"t": {"eur_per_place_year": 0}},
+        locations={"E": {"region": "A", "type": "t", "places": 2000, "status": "existing"}},
+        objective={"permit_holder_month_over_norm": 0.5},
+        explain={"housing_months": 2, "housing_regions": 1},
+    )
+
+
+@pytest.fixture(scope="module")
+def housing_plan():
+    plan = plan_of(housing_instance())
+    assert plan.kpis["permit_holder_months_over_norm"] == pytest.approx(3850)
+    explain_plan(plan, workers=1)
+    return plan
+
+
+def test_more_housing(housing_plan):
+    """100 more housing a month in A in months 0-1: housed 110, 110, 10, 10, waiting 885, 770,
+    755, 740: -700 months past the norm (objective -350), no cost."""
+    row = rows(housing_plan.tables["sensitivities"], "resource", "housing")
+    assert row["item"] == "A"
+    expect(row, 0, 0, permit_holder_months_over_norm=-700, objective=-350)
+
+
+def test_withheld_regular_housing(housing_plan):
+    """No regular housing in A in months 0-2: waiting higher by 10, 20, 30, 30: +90 months past
+    the norm (objective +45)."""
+    row = rows(housing_plan.tables["explanations"], "decision", "house_regular")
+    assert row["amount"] == pytest.approx(30)
+    expect(row, 0, 0, permit_holder_months_over_norm=90, objective=45)
+
+
+def test_withheld_accelerated_placement(housing_plan):
+    """No accelerated placement in months 0-2: waiting higher by 5, 10, 15, 15: +45 (objective
+    +22.5); 15 placements less: -EUR 15,000."""
+    row = rows(housing_plan.tables["explanations"], "decision", "place_accelerated")
+    expect(row, 0, -15000, permit_holder_months_over_norm=45, objective=22.5 - 0.001 * 15000 / 1e6)
