@@ -244,3 +244,73 @@ def test_withheld_accelerated_placement(housing_plan):
     +22.5); 15 placements less: -EUR 15,000."""
     row = rows(housing_plan.tables["explanations"], "decision", "place_accelerated")
     expect(row, 0, -15000, permit_holder_months_over_norm=45, objective=22.5 - 0.001 * 15000 / 1e6)
+
+
+def test_cli_explain_writes_into_the_run_folder(tmp_path, capsys):
+    """planner solve, then planner explain RUN_DIR: the two tables, the report's section and the
+    nav link are added, every other file stays as it was; a second explain replaces the section."""
+    import yaml
+
+    inst = tmp_path / "staff.yaml"
+    inst.write_text(yaml.safe_dump(staff_instance()))
+    run = tmp_path / "run"
+    assert main(["solve", str(inst), "--out", str(run)]) == 0
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    assert main(["explain", str(run), "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 more FTE in p from the start: -100 overdue person-months" in out
+    after = {p.name: p.read_bytes() for p in run.iterdir()}
+    assert set(after) - set(before) == {"sensitivities.csv", "explanations.csv"}
+    assert all(after[n] == before[n] for n in before if n != "report.html")
+    page = after["report.html"].decode()
+    assert page.count('id="explain"') == 1 and page.count('href="#explain"') == 1
+    assert "Without hiring p: 3 FTE, 2024-01..2024-03: +190 overdue person-months" in page
+    assert main(["explain", str(run), "--workers", "1"]) == 0
+    again = (run / "report.html").read_text()
+    assert again == page and (run / "sensitivities.csv").read_bytes() == after["sensitivities.csv"]
+    header = (run / "sensitivities.csv").read_text().splitlines()[0].split(",")
+    assert header[-8:] == COLS + ["note"]
+    assert json.loads((run / "run.json").read_text())["command"][1] == "solve"
+
+
+def test_cli_solve_explain(tmp_path):
+    """solve --explain writes the same tables as solve followed by explain (up to 1e-6: explain
+    compares with the plan solved again)."""
+    import yaml
+
+    inst = tmp_path / "staff.yaml"
+    inst.write_text(yaml.safe_dump(staff_instance()))
+    assert main(["solve", str(inst), "--out", str(tmp_path / "a"), "--explain", "--workers", "1"]) == 0
+    assert main(["solve", str(inst), "--out", str(tmp_path / "b")]) == 0
+    assert main(["explain", str(tmp_path / "b"), "--workers", "1"]) == 0
+    import pandas as pd
+
+    for name in ("sensitivities.csv", "explanations.csv"):  # the same up to the solver's round-off
+        a, b = (pd.read_csv(tmp_path / f / name, keep_default_na=False) for f in ("a", "b"))
+        pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-5)
+    assert 'id="explain"' in (tmp_path / "a" / "report.html").read_text()
+
+
+def test_cli_explain_refuses(tmp_path, capsys):
+    """Exit 2 with one line, nothing written: a folder planner did not write, a status quo run,
+    --explain with the lexicographic objective, an unknown region in the explain section."""
+    import yaml
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    assert main(["explain", str(foreign)]) == 2
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    inst = tmp_path / "staff.yaml"
+    inst.write_text(yaml.safe_dump(staff_instance()))
+    sq = tmp_path / "sq"
+    assert main(["simulate", str(inst), "--out", str(sq)]) == 0
+    capsys.readouterr()
+    assert main(["explain", str(sq)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "status quo" in err and not (sq / "sensitivities.csv").exists()
+    assert main(["solve", str(inst), "--out", str(tmp_path / "lex"), "--explain", "--objective", "lexicographic"]) == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(staff_instance(explain={"housing_regions": ["nowhere"]})))
+    assert main(["solve", str(bad), "--out", str(tmp_path / "bad"), "--explain"]) == 2
+    assert "explain.housing_regions" in capsys.readouterr().err

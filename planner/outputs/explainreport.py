@@ -107,7 +107,7 @@ def nav(tables: dict) -> str:
 
 def insert(page: str, tables: dict) -> str:
     """``page`` (a report.html) with the section after the decisions (an earlier one replaced)."""
-    page = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), "", page, flags=re.S).replace(NAV, "")
+    page = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END) + "\n?", "", page, flags=re.S).replace(NAV, "")
     block = "".join(section(tables))
     if '<h2 id="figures">' in page:
         page = page.replace('<h2 id="figures">', block + '\n<h2 id="figures">', 1)

@@ -223,6 +223,7 @@ def explain_tables(d, base_raw: dict, tables: dict, ref: dict, start: list, opti
         "explanations": frame(expl, outcomes[len(sens) :], ref, options).rename(columns={"kind": "decision"}),
         "seconds": time.perf_counter() - t0,
         "tasks": len(sens) + len(expl),
+        "task_seconds": [(t.group, t.kind, t.item, o.timings.get("total_seconds", 0.0)) for t, o in zip(sens + expl, outcomes)],
     }
 
 
