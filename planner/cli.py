@@ -7,6 +7,7 @@
     planner solve|simulate INSTANCE --start-from RUN_DIR --at PERIOD
     planner rolling INSTANCE --realised FILE [--every 3] [--from PERIOD] [--to PERIOD] [--forecast instance|last-quarter]
     planner evaluate RUN_DIR
+    planner explain RUN_DIR [--workers N]
     planner batch BATCH [--workers N] [--scheduler ADDRESS] [--out DIR] [--resume]
     planner schema
     planner --version
@@ -96,11 +97,15 @@ def _cmd_solve(args) -> int:
         _check_out(args.out, "run" if args.scenarios is None else "stochastic")  # before anything is loaded or solved
     if (args.choose_measures or args.diagnose or args.scenarios is not None) and (args.start_from or args.at):
         raise InputError("--start-from", "not with --choose-measures, --diagnose or --scenarios; solve from the state without them")
+    if args.explain and (args.choose_measures or args.diagnose or args.scenarios is not None or args.start_from):
+        raise InputError("--explain", "not with --choose-measures, --diagnose, --scenarios or --start-from; run planner explain on the run folder instead")
     if args.choose_measures:
         return _choose(args)
     if args.scenarios is not None:
         return _stochastic(args)
     d = load_instance(args.instance, overrides=args.set, package=args.package)
+    if args.explain and (args.objective or d.instance.objective.mode) != "weighted":
+        raise InputError("--explain", "re-solves plans of the weighted objective; leave out --objective lexicographic")
     if args.diagnose:
         from planner.solver.diagnose import diagnose
 
@@ -122,8 +127,52 @@ def _cmd_solve(args) -> int:
         plan = solve_start(start, **kwargs)
     else:
         plan = solve(d, **kwargs)
+    if args.explain:
+        _explain_plan(plan, args)
     plan.write(out, args.command_line)
     _report(plan, out)
+    if args.explain:
+        _print_explained(plan.tables, plan.timings["explain_seconds"])
+    return 0
+
+
+def _explain_plan(plan, args) -> None:
+    from planner.studies.explain import explain_plan
+
+    explain_plan(plan, {"time_limit": args.time_limit, "mip_gap": args.mip_gap}, args.workers)
+
+
+def _print_explained(frames: dict, seconds: float) -> None:
+    from planner.outputs.explainreport import sentence
+
+    for name in ("sensitivities", "explanations"):
+        for _, row in frames[name].iterrows():
+            print(f"  {sentence(row)}")
+    n = len(frames["sensitivities"]) + len(frames["explanations"])
+    print(f"explained: {len(frames['sensitivities'])} sensitivities and {len(frames['explanations'])} decisions ({n} re-solves) in {seconds:,.1f} s")
+
+
+def _cmd_explain(args) -> int:
+    from planner.outputs.runfolder import check_target, read_marker
+    from planner.studies.explain import explain_run, write_into
+
+    folder = check_target(Path(args.run_dir), "run", option="RUN_DIR", must_exist=True)
+    command = (read_marker(folder) or {}).get("command") or []
+    options = {}
+    if len(command) > 1 and command[1] == "solve":
+        try:
+            solved = make_parser().parse_args(command[1:])
+            options = {"time_limit": solved.time_limit, "mip_gap": solved.mip_gap}
+            if solved.polish_cost:
+                print("warning: the run was polished (--polish-cost); the re-solves are not, so costs are compared with the plan solved again", file=sys.stderr)
+        except SystemExit:  # a command line of another version: the defaults
+            pass
+    out = explain_run(folder, options, args.workers)
+    for w in out["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    write_into(folder, out, command or None)
+    _print_explained(out, out["seconds"])
+    print(f"written to {folder}/sensitivities.csv, explanations.csv and report.html")
     return 0
 
 
@@ -419,19 +468,7 @@ def _start_options(p) -> None:
     p.add_argument("--at", metavar="PERIOD", help="with --start-from: the period to start at (the state at the end of the period before)")
 
 
-def make_parser() -> argparse.ArgumentParser:
-    from planner.outputs.runfolder import tool_version
-
-    p = _Parser(prog="planner", description="Capacity planner for an asylum chain (Pyomo + HiGHS).")
-    p.add_argument("--version", action="version", version=f"planner {tool_version()}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    v = sub.add_parser("validate", help="check an instance and summarise it")
-    v.add_argument("instance")
-    v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override an instance value (as for solve)")
-    v.add_argument("--package", help="as for solve")
-    v.set_defaults(func=_cmd_validate)
-
+def _solve_parser(sub) -> None:
     s = sub.add_parser("solve", help="build and solve the plan, write a run folder")
     s.add_argument("instance")
     s.add_argument("--out", help="run folder (default results/<instance-name>/)")
@@ -474,7 +511,25 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--choose-measures", action="store_true", help="let the optimiser choose which measures to adopt (binary decisions inside the budget)")
     s.add_argument("--measures", help="with --choose-measures: the candidates, comma-separated (default: every measure that is not a risk)")
     _stochastic_options(s)
+    s.add_argument("--explain", action="store_true", help="also write sensitivities.csv and explanations.csv (as planner explain; re-solves the plan many times)")
+    s.add_argument("--workers", type=_whole, help="with --explain: worker processes for the re-solves (default: one per core)")
     s.set_defaults(func=_cmd_solve)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    from planner.outputs.runfolder import tool_version
+
+    p = _Parser(prog="planner", description="Capacity planner for an asylum chain (Pyomo + HiGHS).")
+    p.add_argument("--version", action="version", version=f"planner {tool_version()}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="check an instance and summarise it")
+    v.add_argument("instance")
+    v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override an instance value (as for solve)")
+    v.add_argument("--package", help="as for solve")
+    v.set_defaults(func=_cmd_validate)
+
+    _solve_parser(sub)
 
     sim = sub.add_parser("simulate", help="the status quo: decisions by the instance's rules, same accounting and outputs as solve")
     sim.add_argument("instance")
@@ -490,6 +545,11 @@ def make_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="recount a run folder's consequences from its decisions (cohort simulation, no optimiser)")
     ev.add_argument("run_dir", help="a run folder written by solve or simulate")
     ev.set_defaults(func=_cmd_evaluate)
+
+    xp = sub.add_parser("explain", help="what one more of each resource buys, and why each decision of the quarter (re-solves a solve's run folder)")
+    xp.add_argument("run_dir", help="a run folder written by planner solve (weighted objective)")
+    xp.add_argument("--workers", type=_whole, help="worker processes for the re-solves (default: one per core)")
+    xp.set_defaults(func=_cmd_explain)
 
     cp = sub.add_parser("compare", help="solve measure packages side by side (and the status quo)")
     cp.add_argument("instance")

@@ -407,6 +407,39 @@ class Uncertainty(Strict):
     series: list[UncertainSeries] = Field(min_length=1)
 
 
+class ExplainPlaces(Strict):
+    """Places added for the places sensitivity: a site of ``places`` places of ``location_type``
+    (its running and opening cost, no lead time), in use from ``from_period`` to the model's end.
+    Reception capacity is national in the model, so the region only names the site."""
+
+    places: Positive = 100.0
+    from_period: str | None = Field(None, description="First period of use (YYYY-MM / YYYY-Www); default: the first period after the committed ones.")
+    location_type: str | None = Field(None, description="Whose costs the places have; default: the first location type.")
+    region: str | None = Field(None, description="Where the site is (a name only); default: the first region.")
+
+
+class Explain(Strict):
+    """Sizes of the sensitivities ``planner explain`` re-solves (each: the plan re-solved with one
+    resource changed, minus the plan). Months count from the horizon's first period; ``None``
+    months: the whole horizon (not the look-ahead tail)."""
+
+    fte: NonNeg = Field(1.0, description="More productive FTE per pool at the start (they leave at the pool's attrition, as every FTE).")
+    hires_per_period: NonNeg = Field(1.0, description="More hires allowed per period, per pool ...")
+    hires_months: NonNeg | None = Field(12.0, description="... for this many months.")
+    external_fte: NonNeg = Field(1.0, description="More external FTE allowed per period, per pool ...")
+    external_months: NonNeg | None = Field(None, description="... for this many months (default: the horizon).")
+    places: ExplainPlaces = Field(default_factory=ExplainPlaces)
+    housing_per_period: NonNeg = Field(100.0, description="More regular housing (persons per period) in one region ...")
+    housing_months: NonNeg | None = Field(12.0, description="... for this many months ...")
+    housing_regions: int | list[str] = Field(
+        3, description="... in each of these regions, or in the N regions with the most permit-holder months past the norm in the plan."
+    )
+    budget_eur: NonNeg = Field(10e6, description="More budget, for each budget (horizon or year) the plan uses to within 0.01 %.")
+    decisions: list[Literal["hire", "external_staff", "retrain", "outsource", "open_location", "keep_open", "house_regular", "place_accelerated"]] | None = Field(
+        None, description="Kinds of plan_quarter.csv decisions to explain by withholding them (default: every kind)."
+    )
+
+
 class Instance(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Used as the run folder name.")
     description: str = ""
@@ -428,3 +461,4 @@ class Instance(Strict):
         default_factory=list,
         description="Measures whose changes this instance already contains (set by --package; their costs are counted). Not for editing by hand.",
     )
+    explain: Explain = Field(default_factory=Explain, description="What `planner explain` tests: the sizes of its sensitivities.")

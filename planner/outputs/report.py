@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from planner.outputs import explainreport
 from planner.outputs.kpitable import HEADLINE
 
 REPORT_FILE = "report.html"
@@ -497,6 +498,7 @@ def render_html(plan) -> str:
         f'<h2 id="quarter">Decisions for the first periods</h2><p>The decisions to take now (the plan looks further ahead but commits only these). '
         f"Each group is closed by a total row.</p>{_quarter_section(plan.tables.get('plan_quarter'))}"
     )
+    sections.extend(explainreport.section(plan.tables))  # planner solve --explain
     figs = []
     for title, caption, png in _figures(plan):
         data = base64.b64encode(png).decode("ascii")
@@ -508,7 +510,8 @@ def render_html(plan) -> str:
     nav = (
         "<nav><ul>"
         '<li><a href="#kpis">Key figures</a></li><li><a href="#quarter">Decisions for the first periods</a></li>'
-        '<li><a href="#figures">Figures</a></li><li><a href="#chain">Consequences for the chain partners</a></li>'
+        + explainreport.nav(plan.tables)
+        + '<li><a href="#figures">Figures</a></li><li><a href="#chain">Consequences for the chain partners</a></li>'
         '<li><a href="#assumptions">Assumptions of the instance</a></li></ul></nav>'
     )
     title = f"Capacity plan {name}: {kind}"

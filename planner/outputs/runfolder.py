@@ -184,7 +184,7 @@ KINDS = ("run", "compare", "batch", "stochastic", "rolling")
 
 RUN_FILES = frozenset(
     {"instance.resolved.yaml", "kpis.json", "timings.json", "report.html", "plan.xlsx", "state.json", MARKER}
-    | {f"{t}.csv" for t in (*TABLE_FILES, "marginal_values")}
+    | {f"{t}.csv" for t in (*TABLE_FILES, "marginal_values", "sensitivities", "explanations")}
 )
 """Every file a run folder of ``solve`` / ``simulate`` holds."""
 

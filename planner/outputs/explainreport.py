@@ -1,0 +1,116 @@
+"""The report's section on ``sensitivities.csv`` and ``explanations.csv``, in plain words.
+
+Each row becomes a sentence: what was changed, then every KPI that moved, with its sign and unit
+("Without opening site-6 (R6): +12,400 crisis person-nights, -EUR 21.0 million."). A difference
+smaller than half a unit (EUR 50,000 for cost) is left out of the sentence; the table below it
+(folded) has every number. Rows whose objective difference lies within the solvers' MIP gaps say so.
+
+:func:`section` is called by :func:`planner.outputs.report.render_html` when the plan's tables hold
+the two frames (``planner solve --explain``); :func:`insert` puts the same section into a written
+``report.html`` (``planner explain RUN_DIR``), replacing an earlier one.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+
+import pandas as pd
+
+WORDS = [  # column, words, scale, unit prefix
+    ("overdue_person_months", "overdue person-months", 1.0, ""),
+    ("waiting_person_months", "person-months waiting for a first decision", 1.0, ""),
+    ("crisis_person_nights", "crisis person-nights", 1.0, ""),
+    ("unsheltered_person_nights", "unsheltered person-nights", 1.0, ""),
+    ("permit_holder_months_over_norm", "permit-holder months past the housing norm", 1.0, ""),
+    ("cost_eur", "million", 1e-6, "EUR "),
+]
+SMALL = {"cost_eur": 5e4}
+"""Below this (and below 0.5 for the others) a difference is left out of the sentence."""
+BEGIN, END = "<!-- explain:begin -->", "<!-- explain:end -->"
+NAV = '<li><a href="#explain">What the resources buy, why these decisions</a></li>'
+
+
+def _num(x: float, scale: float, prefix: str) -> str:
+    v = x * scale
+    sign = "+" if v > 0 else "-"
+    digits = 1 if scale != 1.0 else 0
+    return f"{sign}{prefix}{abs(v):,.{digits}f}"
+
+
+def effects(row) -> str:
+    """'+12,400 crisis person-nights, -EUR 21.0 million' (or 'no measurable difference')."""
+    parts = []
+    for col, words, scale, prefix in WORDS:
+        v = row.get(col)
+        if v is None or (isinstance(v, float) and math.isnan(v)) or abs(v) < SMALL.get(col, 0.5):
+            continue
+        parts.append(f"{_num(v, scale, prefix)} {words}")
+    return ", ".join(parts) if parts else "no measurable difference"
+
+
+def sentence(row) -> str:
+    """One row in plain words."""
+    what = str(row["what"])
+    what = what[0].upper() + what[1:]
+    if row["status"] not in ("optimal", "time_limit_feasible", "limit_feasible"):
+        return f"{what}: not re-solved ({row['status']}: {row.get('note', '')})."
+    text = f"{what}: {effects(row)}."
+    if row.get("note"):
+        text += f" ({row['note']}.)"
+    return text
+
+
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _details(frame: pd.DataFrame, first: str) -> str:
+    cols = [first, "item", "periods", "amount", "unit"] + [c for c, *_ in WORDS] + ["objective"]
+    head = "".join(f"<th>{_e(c)}</th>" for c in cols)
+    body = []
+    for _, r in frame.iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            text = f"{v:,.1f}" if isinstance(v, float) and not math.isnan(v) else ("" if isinstance(v, float) else v)
+            cells.append(f"<td{' class=num' if isinstance(v, float) else ''}>{_e(text)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<details><summary>Every number</summary><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></details>"
+
+
+def section(tables: dict) -> list[str]:
+    """The section as one HTML string in a list ([] when the tables hold no explanations)."""
+    sens, expl = tables.get("sensitivities"), tables.get("explanations")
+    if sens is None or expl is None:
+        return []
+    parts = [
+        f'{BEGIN}<h2 id="explain">What one more of each resource buys</h2>'
+        "<p>Each line: the plan solved again with one resource changed, minus this plan, over the reported horizon "
+        "(a minus is a saving; person-months, person-nights and euros as counted in the key figures).</p>"
+    ]
+    parts.append("<ul>" + "".join(f"<li>{_e(sentence(r))}</li>" for _, r in sens.iterrows()) + "</ul>")
+    parts.append(_details(sens, "resource"))
+    parts.append(
+        "<h3>Why each decision of the first periods</h3><p>Each line: the plan solved again with that decision withheld in the "
+        "committed periods (everything else free to adapt), minus this plan: a plus is what the decision saves.</p>"
+    )
+    parts.append("<ul>" + "".join(f"<li>{_e(sentence(r))}</li>" for _, r in expl.iterrows()) + "</ul>")
+    parts.append(_details(expl, "decision") + END)
+    return ["".join(parts)]
+
+
+def nav(tables: dict) -> str:
+    return NAV if tables.get("explanations") is not None else ""
+
+
+def insert(page: str, tables: dict) -> str:
+    """``page`` (a report.html) with the section after the decisions (an earlier one replaced)."""
+    page = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END) + "\n?", "", page, flags=re.S).replace(NAV, "")
+    block = "".join(section(tables))
+    if '<h2 id="figures">' in page:
+        page = page.replace('<h2 id="figures">', block + '\n<h2 id="figures">', 1)
+    else:
+        page = page.replace("<footer>", block + "\n<footer>", 1)
+    return page.replace('<li><a href="#figures">', NAV + '<li><a href="#figures">', 1)

@@ -1,0 +1,261 @@
+"""What ``planner explain`` re-solves: the sensitivities and the withheld decisions, as tasks.
+
+A task is one re-solve of the plan's instance with
+
+* ``changes``: instance changes by dotted path (:mod:`planner.instance.overrides`), which a
+  persistent worker pushes as parameter values (:class:`planner.solver.persistent.Resolver`);
+* ``bounds``: variables held at fixed values, ``(component, index, lb, ub)`` (a withheld decision
+  is an upper bound 0; the places sensitivity fixes its site open);
+* ``start``: values of integer variables that replace the plan's in the MIP start (the start must
+  agree with the bounds, or HiGHS discards it).
+
+**Sensitivities** (``group = "sensitivity"``), sizes from the instance's ``explain`` section
+(:class:`planner.instance.schema.Explain`); with ``W`` the committed periods and ``n(m)`` the
+periods of ``m`` months from the start:
+
+* ``fte``, per pool p: ``start_fte[p] + fte`` (the extra FTE leave at the pool's attrition);
+* ``hires``, per pool p: ``max_hires[p,t] + h`` for ``t < n(hires_months)``;
+* ``external_fte``, per pool p: ``external_fte_max[p,t] + e`` for ``t < n(external_months)``;
+* ``places`` (national: the capacity row ``occupancy <= norm x places + crisis + unsheltered`` is
+  national): a site of ``places`` places with the running and opening cost of a location type,
+  no lead time, fixed in use from ``from_period`` (default: the first period after ``W``) to the
+  model's end;
+* ``housing``, per region r (a list, or the N regions with the most permit-holder months past the
+  norm in the plan): ``housing_supply[r,t] + s`` for ``t < n(housing_months)`` (a region without
+  its own supply gets the national supply's share written out first);
+* ``budget``, per budget the plan uses to within 0.01 % (horizon total, or a year wholly in the
+  horizon): that budget ``+ budget_eur``.
+
+**Explanations** (``group = "explanation"``): one task per decision of ``plan_quarter.csv``
+(its rows grouped by decision, item and region; total rows left out), the decision withheld in
+the committed periods ``W`` and everything else free:
+
+* ``hire`` / ``external_staff`` / ``retrain`` / ``outsource`` / ``house_regular`` /
+  ``place_accelerated``: ``hires[p,t]``, ``external[p,t]``, ``retrain[p,q,t]``, ``dec_out[k,t]``,
+  ``housed[r,t]``, ``accelerated[r,t]`` ``= 0`` for ``t in W``;
+* ``open_location`` l: ``start[l,t] = 0`` for the first uses ``t`` whose decision ``t - lead_l``
+  falls in ``W`` (the site may still be decided later);
+* ``keep_open`` l: ``keep[l] = 0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from planner.errors import InputError
+
+DECISION_KINDS = ("hire", "external_staff", "retrain", "outsource", "open_location", "keep_open", "house_regular", "place_accelerated")
+BINDING_SHARE = 1e-4
+"""A budget binds when the plan's cost is within this share of it."""
+
+
+@dataclass
+class Task:
+    group: str  # "sensitivity" or "explanation"
+    kind: str  # fte, hires, external_fte, places, housing, budget, or a plan_quarter decision
+    item: str
+    region: str
+    periods: str
+    amount: float
+    unit: str
+    what: str  # the change in plain words
+    changes: list = field(default_factory=list)
+    bounds: list = field(default_factory=list)
+    start: list = field(default_factory=list)
+    structural: bool = False  # the worker rebuilds its model for it (solved last)
+
+
+def _periods(d, months) -> int:
+    """Periods of ``months`` months from the start (None: the horizon), within the horizon."""
+    if months is None:
+        return d.horizon_T
+    return max(1, min(d.horizon_T, d.grid.whole_periods(months)))
+
+
+def _span(d, n: int) -> str:
+    labels = d.grid.labels
+    return labels[0] if n == 1 else f"{labels[0]}..{labels[n - 1]}"
+
+
+def _series_plus(d, path: str, amount: float, n: int, base=None) -> dict:
+    """A change setting series ``path`` to its values plus ``amount`` in its first ``n`` periods."""
+    values = list(base if base is not None else d.series[path])
+    for t in range(min(n, len(values))):
+        values[t] += amount
+    return {"path": path, "op": "set", "value": values}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
+
+
+def staff_tasks(d) -> list[Task]:
+    """One more FTE, hire per period and external FTE per pool."""
+    ex = d.instance.explain
+    n_h, n_e = _periods(d, ex.hires_months), _periods(d, ex.external_months)
+    tasks = []
+    for p in d.instance.staff_pools:
+        tasks.append(Task("sensitivity", "fte", p, "", d.grid.labels[0], ex.fte, "FTE", f"{_fmt(ex.fte)} more FTE in {p} from the start",
+                          [{"path": f"staff_pools.{p}.start_fte", "op": "add", "value": ex.fte}]))
+        tasks.append(Task("sensitivity", "hires", p, "", _span(d, n_h), ex.hires_per_period, "FTE per period",
+                          f"{_fmt(ex.hires_per_period)} more hire allowed per period in {p}, {_span(d, n_h)}",
+                          [_series_plus(d, f"staff_pools.{p}.max_hires", ex.hires_per_period, n_h)]))
+        tasks.append(Task("sensitivity", "external_fte", p, "", _span(d, n_e), ex.external_fte, "FTE per period",
+                          f"{_fmt(ex.external_fte)} more external FTE allowed in {p}, {_span(d, n_e)}",
+                          [_series_plus(d, f"staff_pools.{p}.external_fte_max", ex.external_fte, n_e)]))
+    return tasks
+
+
+def _free_name(taken, base: str) -> str:
+    name, i = base, 2
+    while name in taken:
+        name, i = f"{base}-{i}", i + 1
+    return name
+
+
+def places_task(d, commit: int) -> Task | None:
+    """A site of ``explain.places`` places fixed in use from its period to the model's end."""
+    inst, spec = d.instance, d.instance.explain.places
+    if not inst.location_types:
+        return None
+    ltype = spec.location_type or next(iter(inst.location_types))
+    region = spec.region or next(iter(inst.regions))
+    if ltype not in inst.location_types:
+        raise InputError("explain.places.location_type", f"unknown location type '{ltype}'; expected one of {', '.join(inst.location_types)}")
+    if region not in inst.regions:
+        raise InputError("explain.places.region", f"unknown region '{region}'")
+    if spec.from_period is None:
+        first = min(commit, d.horizon_T - 1)
+    else:
+        first = d.grid.index(spec.from_period)
+        if first is None or first >= d.horizon_T:
+            raise InputError("explain.places.from_period", f"'{spec.from_period}' is not a period of the horizon {d.grid.labels[0]}..{d.horizon_labels[-1]}")
+    tname = _free_name(inst.location_types, "explain-places")
+    lname = _free_name(inst.locations, "explain-places")
+    src = inst.location_types[ltype]
+    new_type = {"name": f"{ltype} (explain)", "eur_per_place_year": src.eur_per_place_year, "opening_eur_per_place": src.opening_eur_per_place, "lead_months": 0.0, "min_open_months": 0.0}
+    new_loc = {"region": region, "type": tname, "places": spec.places, "status": "candidate"}
+    T = d.grid.T
+    bounds = [("start", (lname, t), float(t == first), float(t == first)) for t in range(T)]
+    bounds += [("serve", (lname, t), float(t >= first), float(t >= first)) for t in range(T)]
+    return Task(
+        "sensitivity", "places", "national", region, f"{d.grid.labels[first]}..", spec.places, "places",
+        f"{_fmt(spec.places)} more places ({ltype} costs) from {d.grid.labels[first]}",
+        [{"path": f"location_types.{tname}", "op": "set", "value": new_type}, {"path": f"locations.{lname}", "op": "set", "value": new_loc}],
+        bounds, [(c, i, lo) for c, i, lo, _ in bounds], structural=True,
+    )
+
+
+def housing_regions(d, placement: pd.DataFrame | None) -> list[str]:
+    """The regions of the housing sensitivity: the instance's list, or the N regions with the most
+    permit-holder months past the norm in the plan (ties: instance order)."""
+    chosen = d.instance.explain.housing_regions
+    if isinstance(chosen, list):
+        for r in chosen:
+            if r not in d.instance.regions:
+                raise InputError("explain.housing_regions", f"unknown region '{r}'")
+        return list(chosen)
+    if chosen <= 0 or placement is None or not len(placement):
+        return []
+    over = pd.to_numeric(placement.overdue).groupby(placement.region.astype(str), sort=False).sum()
+    order = sorted(d.instance.regions, key=lambda r: (-float(over.get(r, 0.0)), list(d.instance.regions).index(r)))
+    return order[:chosen]
+
+
+def housing_tasks(d, placement) -> list[Task]:
+    ex = d.instance.explain
+    n = _periods(d, ex.housing_months)
+    shares = d.quota_shares()
+    tasks = []
+    for r in housing_regions(d, placement):
+        path = f"regions.{r}.housing_supply"
+        base = d.series.get(path) or [v * shares[r] for v in d.s("placement.housing_supply")]
+        tasks.append(Task("sensitivity", "housing", r, r, _span(d, n), ex.housing_per_period, "persons per period",
+                          f"{_fmt(ex.housing_per_period)} more housing a period in {r}, {_span(d, n)}", [_series_plus(d, path, ex.housing_per_period, n, base)]))
+    return tasks
+
+
+def budget_tasks(d, costs: pd.DataFrame | None, horizon_cost: float) -> list[Task]:
+    """More budget for every budget the plan uses to within :data:`BINDING_SHARE` (a slack budget
+    buys nothing: the plan stays optimal)."""
+    b, amount = d.instance.budget, d.instance.explain.budget_eur
+    tasks = []
+    if b.total_eur is not None and horizon_cost >= b.total_eur * (1 - BINDING_SHARE):
+        tasks.append(Task("sensitivity", "budget", "horizon", "", _span(d, d.horizon_T), amount, "EUR", f"EUR {amount / 1e6:,.0f} million more budget over the horizon",
+                          [{"path": "budget.total_eur", "op": "add", "value": amount}]))
+    horizon_years = {y for y in d.grid.years[: d.horizon_T]} - set(d.grid.years[d.horizon_T :])
+    for year, cap in b.by_year_eur.items():
+        if year not in horizon_years or costs is None:
+            continue
+        spent = float(pd.to_numeric(costs.eur)[costs.period.astype(str).str.startswith(f"{year}-")].sum())
+        if spent >= cap * (1 - BINDING_SHARE):
+            value = {y: (v + amount if y == year else v) for y, v in b.by_year_eur.items()}
+            tasks.append(Task("sensitivity", "budget", str(year), "", str(year), amount, "EUR", f"EUR {amount / 1e6:,.0f} million more budget for {year}",
+                              [{"path": "budget.by_year_eur", "op": "set", "value": value}]))
+    return tasks
+
+
+def sensitivity_tasks(d, tables: dict, commit: int, horizon_cost: float) -> list[Task]:
+    """Every sensitivity of the instance's ``explain`` section for the plan in ``tables``."""
+    tasks = staff_tasks(d)
+    place = places_task(d, commit)
+    tasks += [place] if place else []
+    tasks += housing_tasks(d, tables.get("placement"))
+    tasks += budget_tasks(d, tables.get("costs"), horizon_cost)
+    return tasks
+
+
+# --- decisions withheld ---------------------------------------------------------------------
+
+_VARS = {  # decision -> (variable, how its index is made from the item and a period)
+    "hire": ("hires", lambda item, t: (item, t)),
+    "external_staff": ("external", lambda item, t: (item, t)),
+    "retrain": ("retrain", lambda item, t: (*[s.strip() for s in item.split("->")], t)),
+    "outsource": ("dec_out", lambda item, t: (item, t)),
+    "house_regular": ("housed", lambda item, t: (item, t)),
+    "place_accelerated": ("accelerated", lambda item, t: (item, t)),
+}
+UNDO = {
+    "hire": "hiring", "external_staff": "hiring in external staff for", "retrain": "retraining", "outsource": "outsourcing",
+    "open_location": "opening", "keep_open": "keeping open", "house_regular": "regular housing in", "place_accelerated": "accelerated placement in",
+}
+
+
+def _withhold(d, decision: str, item: str, commit: int, integer: set) -> tuple[list, list]:
+    """(bounds, start) that withhold ``decision`` of ``item`` in the first ``commit`` periods."""
+    W = range(commit)
+    if decision in _VARS:
+        var, index = _VARS[decision]
+        bounds = [(var, index(item, t), 0.0, 0.0) for t in W]
+        return bounds, [(c, i, 0.0) for c, i, _, _ in bounds if c in integer]
+    if decision == "open_location":
+        first = d.location_first_period(item)
+        T = d.grid.T
+        bounds = [("start", (item, t), 0.0, 0.0) for t in range(first, min(T, first + commit))]
+        start = [(c, (item, t), 0.0) for c in ("start", "serve") for t in range(first, T)]
+        return bounds, start
+    if decision == "keep_open":
+        return [("keep", item, 0.0, 0.0)], [("keep", item, 0.0)]
+    raise ValueError(decision)  # pragma: no cover - DECISION_KINDS is closed
+
+
+def explanation_tasks(d, plan_quarter: pd.DataFrame, commit: int) -> list[Task]:
+    """One task per decision of ``plan_quarter`` (rows grouped by decision, item and region; the
+    kinds of ``explain.decisions``, default all), in the table's order."""
+    kinds = d.instance.explain.decisions or DECISION_KINDS
+    integer = {"start", "serve", "keep"} | ({"hires"} if any(p.integer_hires for p in d.instance.staff_pools.values()) else set())
+    rows = plan_quarter[(plan_quarter.item.astype(str) != "total") & plan_quarter.decision.isin(kinds)]
+    tasks = []
+    for (decision, item, region), g in rows.groupby(["decision", "item", "region"], sort=False):
+        item, region = str(item), "" if pd.isna(region) else str(region)
+        periods = sorted(g.period.astype(str))
+        span = periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"
+        value = float(pd.to_numeric(g.value).sum())
+        unit = str(g.unit.iloc[0])
+        bounds, start = _withhold(d, decision, item, commit, integer)
+        where = f" ({region})" if region and region != item else ""
+        what = f"without {UNDO[decision]} {item}{where}: {_fmt(value)} {unit}, {span}"
+        tasks.append(Task("explanation", decision, item, region, span, value, unit, what, [], bounds, start))
+    return tasks
