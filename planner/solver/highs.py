@@ -51,6 +51,7 @@ class SolveInfo:
     cold_restarts: int = 0  # solves repeated from scratch after a warm start ended without status
     cost_polish: dict | None = None  # what polish_cost did (planner solve --polish-cost)
     stage_seconds: dict = field(default_factory=dict)  # lexicographic: solver seconds per stage (timings.json)
+    solver: object = field(default=None, repr=False, compare=False)  # the HiGHS interface that solved the plan
 
     def warn(self, text: str) -> None:
         if text not in self.warnings:
@@ -211,6 +212,7 @@ def run_highs(
         original.deactivate()
         scaled = pyo.Objective(expr=scale * original.expr, sense=original.sense)
         m.add_component("_planner_scaled_objective", scaled)
+        opt._planner_scaled = (scaled, original, scale)  # what HiGHS's costs are (planner.solver.marginal)
     if rescale:
         info.objective_scale = scale
     t0 = time.perf_counter()

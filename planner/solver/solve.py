@@ -314,9 +314,11 @@ def solve_model(
             left = remaining()
             polish_cost(opt, m, polish_seconds if left is None else max(0.01, min(polish_seconds, left)), mip_gap, info, solver_options)
     elif mode == "lexicographic":
-        solve_lexicographic(_StartedHighs(), m, time_limit, mip_gap, info, solver_options)
+        opt = _StartedHighs()
+        solve_lexicographic(opt, m, time_limit, mip_gap, info, solver_options)
     else:
         raise ValueError(f"unknown objective mode {mode!r}")
+    info.solver = opt
     info.objective = pyo.value(m.weighted_objective)
     if not info.stage_values:
         info.stage_values = {s: pyo.value(m.stage_expr[s]) for s in STAGES}
@@ -360,4 +362,4 @@ def solve(
             ) from None
         raise InfeasibleError(diagnosis.message(fallback=str(e)), diagnosis=diagnosis) from None
     info.build_seconds = build_seconds
-    return Plan.from_model(m, d, info, mode, commit_periods, marginal=marginal_values)
+    return Plan.from_model(m, d, info, mode, commit_periods, marginal=lambda m, d: marginal_values(m, d, info.solver))
