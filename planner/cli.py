@@ -2,8 +2,8 @@
 
     planner validate INSTANCE
     planner solve INSTANCE [--out DIR] [--time-limit S] [--mip-gap G] [--objective weighted|lexicographic]
-                           [--set PATH=VALUE ...] [--commit-periods N] [--diagnose]
-    planner simulate INSTANCE [--out DIR] [--set PATH=VALUE ...]
+                           [--set PATH=VALUE ...] [--commit-periods N] [--diagnose] [--outputs csv,xlsx,html]
+    planner simulate INSTANCE [--out DIR] [--set PATH=VALUE ...] [--outputs csv,xlsx,html]
     planner evaluate RUN_DIR
     planner batch BATCH [--workers N] [--scheduler ADDRESS] [--out DIR] [--resume]
     planner schema
@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from planner.errors import InputError, SolveError
@@ -94,7 +95,9 @@ def _cmd_solve(args) -> int:
         _check_out(args.out, "run")  # before anything is loaded or solved
     if args.choose_measures:
         return _choose(args)
+    t0 = time.perf_counter()
     d = load_instance(args.instance, overrides=args.set, package=args.package)
+    load_seconds = time.perf_counter() - t0
     if args.diagnose:
         from planner.solver.diagnose import diagnose
 
@@ -115,8 +118,10 @@ def _cmd_solve(args) -> int:
         mip_gap=args.mip_gap,
         commit_periods=args.commit_periods,
         polish_seconds=args.polish_cost,
+        marginal=args.outputs is None or "csv" in args.outputs or "xlsx" in args.outputs,
     )
-    plan.write(out, args.command_line)
+    plan.timings = {"load_seconds": round(load_seconds, 3), **plan.timings}
+    plan.write(out, args.command_line, args.outputs)
     _report(plan, out)
     return 0
 
@@ -160,7 +165,7 @@ def _choose(args) -> int:
     names = [n.strip() for n in args.measures.split(",") if n.strip()] if args.measures else None
     out = Path(args.out) if args.out else _check_out(Path("results") / f"{validate_dict(raw, path).name}-chosen", "run")
     plan = choose_and_report(raw, path, names, args.time_limit, args.mip_gap, args.commit_periods)
-    plan.write(out, args.command_line)
+    plan.write(out, args.command_line, args.outputs)
     _report(plan, out)
     c = plan.kpis["choose_measures"]
     print(f"chosen measures: {', '.join(c['chosen']) or 'none'}")
@@ -181,7 +186,7 @@ def _cmd_simulate(args) -> int:
     d = load_instance(args.instance, overrides=args.set, package=args.package)
     out = Path(args.out) if args.out else _check_out(Path("results") / f"{_run_name(d, args.package)}-status-quo", "run")
     plan = simulate(d, commit_periods=args.commit_periods)
-    plan.write(out, args.command_line)
+    plan.write(out, args.command_line, args.outputs)
     _report(plan, out)
     return 0
 
@@ -245,6 +250,26 @@ def _cmd_schema(args) -> int:
     return 0
 
 
+def _outputs(text: str) -> tuple:
+    from planner.outputs.results import parse_outputs
+
+    try:
+        return parse_outputs(text)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(e.message) from None
+
+
+def _outputs_option(p) -> None:
+    p.add_argument(
+        "--outputs",
+        type=_outputs,
+        default=None,
+        metavar="csv,xlsx,html",
+        help="which outputs to write (default all): csv the tables' CSV files, xlsx plan.xlsx, html report.html "
+        "with its figures; run.json, kpis.json, timings.json and instance.resolved.yaml are always written",
+    )
+
+
 def make_parser() -> argparse.ArgumentParser:
     from planner.outputs.runfolder import tool_version
 
@@ -298,6 +323,7 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--package", help="put a package of measures (or one measure) in force, e.g. letter")
     s.add_argument("--choose-measures", action="store_true", help="let the optimiser choose which measures to adopt (binary decisions inside the budget)")
     s.add_argument("--measures", help="with --choose-measures: the candidates, comma-separated (default: every measure that is not a risk)")
+    _outputs_option(s)
     s.set_defaults(func=_cmd_solve)
 
     sim = sub.add_parser("simulate", help="the status quo: decisions by the instance's rules, same accounting and outputs as solve")
@@ -306,6 +332,7 @@ def make_parser() -> argparse.ArgumentParser:
     sim.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override an instance value (as for solve)")
     sim.add_argument("--commit-periods", type=_whole, help="as for solve")
     sim.add_argument("--package", help="as for solve")
+    _outputs_option(sim)
     sim.set_defaults(func=_cmd_simulate)
 
     ev = sub.add_parser("evaluate", help="recount a run folder's consequences from its decisions (cohort simulation, no optimiser)")

@@ -333,10 +333,12 @@ def solve(
     commit_periods: int | None = None,
     solver_options: dict | None = None,
     polish_seconds: float | None = None,
+    marginal: bool = True,
 ):
     """Build and solve the plan of instance ``d``; returns a :class:`planner.outputs.results.Plan`.
 
     ``commit_periods``: how many first periods are the decisions to take now (plan_quarter.csv).
+    ``marginal=False``: no marginal values (they go only to marginal_values.csv and plan.xlsx).
     An infeasible plan raises :class:`~planner.errors.InfeasibleError` whose message says which
     limits must give and by how much (:func:`planner.solver.diagnose.diagnose`; ``.diagnosis`` holds
     the details).
@@ -362,4 +364,5 @@ def solve(
             ) from None
         raise InfeasibleError(diagnosis.message(fallback=str(e)), diagnosis=diagnosis) from None
     info.build_seconds = build_seconds
-    return Plan.from_model(m, d, info, mode, commit_periods, marginal=lambda m, d: marginal_values(m, d, info.solver))
+    values = (lambda m, d: marginal_values(m, d, info.solver)) if marginal else None
+    return Plan.from_model(m, d, info, mode, commit_periods, marginal=values)
