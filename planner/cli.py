@@ -111,6 +111,7 @@ def _cmd_solve(args) -> int:
             return 3
         return 0
     out = Path(args.out) if args.out else _check_out(Path("results") / _run_name(d, args.package), "run")
+    _preload_while_solving(args.outputs)
     plan = solve(
         d,
         objective=args.objective,
@@ -124,6 +125,17 @@ def _cmd_solve(args) -> int:
     plan.write(out, args.command_line, args.outputs)
     _report(plan, out)
     return 0
+
+
+def _preload_while_solving(outputs) -> None:
+    """Import what writing the chosen outputs needs (matplotlib for html, openpyxl for xlsx) while
+    HiGHS runs (:func:`planner.solver.highs.while_solving`)."""
+    from planner.solver.highs import while_solving
+
+    if outputs is None or "html" in outputs:
+        while_solving(lambda: __import__("planner.outputs.plots"))
+    if outputs is None or "xlsx" in outputs:
+        while_solving(lambda: __import__("openpyxl"))
 
 
 def _check_out(out, kind: str) -> Path:

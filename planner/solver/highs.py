@@ -81,6 +81,41 @@ def objective_scale(expr) -> float:
     return 2.0 ** max(-60, min(60, round(shift)))
 
 
+_WHILE_SOLVING: list = []
+
+
+def while_solving(job) -> None:
+    """Run ``job()`` in a background thread once HiGHS starts its next run in a
+    :class:`PlannerHighs` (after Pyomo's hand-over, which holds the interpreter): HiGHS's
+    ``run()`` releases the GIL, so Python work that does not need the plan (the CLI imports
+    matplotlib and openpyxl for the files it writes) costs no wall time on a second core. A job's
+    exception is ignored (what it prepared is then done where it is needed)."""
+    _WHILE_SOLVING.append(job)
+
+
+def _start_background_jobs() -> None:
+    jobs, _WHILE_SOLVING[:] = list(_WHILE_SOLVING), []
+
+    def run():
+        for job in jobs:
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - only a head start (module docstring of while_solving)
+                pass
+
+    if jobs:
+        threading.Thread(target=run, name="planner-while-solving", daemon=True).start()
+
+
+class PlannerHighs(Highs):
+    """Pyomo's persistent HiGHS interface that starts the jobs of :func:`while_solving` when HiGHS
+    starts running."""
+
+    def _solve(self):
+        _start_background_jobs()
+        return super()._solve()
+
+
 def _is_mip(m) -> bool:
     return any(v.is_integer() or v.is_binary() for v in m.component_data_objects(pyo.Var, active=True))
 

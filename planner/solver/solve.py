@@ -30,7 +30,6 @@ import time
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.repn import generate_standard_repn
 
 from planner.errors import InfeasibleError, InputError, LimitError, SolveError
@@ -39,7 +38,7 @@ from planner.model import build_model
 from planner.model.common import COST_UNIT
 from planner.model.objective import STAGES
 from planner.outputs.results import Plan
-from planner.solver.highs import SolveInfo, run_highs
+from planner.solver.highs import PlannerHighs, SolveInfo, run_highs
 from planner.solver.marginal import marginal_values
 
 LEX_REL_TOL = 1e-7
@@ -112,7 +111,7 @@ def polish_cost(opt, m, seconds: float, mip_gap, info: SolveInfo, solver_options
     }
 
 
-class _StartedHighs(Highs):
+class _StartedHighs(PlannerHighs):
     """Pyomo's persistent HiGHS interface that, when ``mip_start`` is set, hands HiGHS the
     variables' current values as a MIP start just before each run (after Pyomo has pushed the
     model's changes: HiGHS drops a solution when the model changes)."""
@@ -303,7 +302,7 @@ def solve_model(
     (:func:`polish_cost`), for at most these seconds.
     """
     info = SolveInfo()
-    opt = Highs()
+    opt = PlannerHighs()
 
     def remaining():
         return None if time_limit is None else time_limit - info.solve_seconds
