@@ -219,6 +219,23 @@ def _call(opt: Highs, m, limit, mip_gap, solver_options):
         )
 
 
+def _scale_objective(opt, m, info: SolveInfo):
+    """(scaled objective, original) when the active objective is replaced by a copy times
+    :func:`objective_scale` (the caller deletes the copy and activates the original), else
+    (None, None)."""
+    objectives = list(m.component_data_objects(pyo.Objective, active=True))
+    scale = objective_scale(objectives[0].expr) if len(objectives) == 1 else 1.0
+    info.objective_scale = scale
+    if scale == 1.0:
+        return None, None
+    original = objectives[0]
+    original.deactivate()
+    scaled = pyo.Objective(expr=scale * original.expr, sense=original.sense)
+    m.add_component("_planner_scaled_objective", scaled)
+    opt._planner_scaled = (scaled, original, scale)  # what HiGHS's costs are (planner.solver.marginal)
+    return scaled, original
+
+
 def _add_timer(info: SolveInfo, res) -> None:
     """The hand-over's and HiGHS's seconds of one call (Pyomo's timer of the call) into ``info``."""
     timer = getattr(getattr(res, "timing_info", None), "timer", None)
@@ -251,17 +268,7 @@ def run_highs(
     objective is scaled once, when built), ``is_mip`` known and ``load(res)`` a faster loader
     of the solution into the variables.
     """
-    objectives = list(m.component_data_objects(pyo.Objective, active=True)) if rescale else []
-    scale = objective_scale(objectives[0].expr) if len(objectives) == 1 else 1.0
-    scaled = None
-    if scale != 1.0:
-        original = objectives[0]
-        original.deactivate()
-        scaled = pyo.Objective(expr=scale * original.expr, sense=original.sense)
-        m.add_component("_planner_scaled_objective", scaled)
-        opt._planner_scaled = (scaled, original, scale)  # what HiGHS's costs are (planner.solver.marginal)
-    if rescale:
-        info.objective_scale = scale
+    scaled, original = _scale_objective(opt, m, info) if rescale else (None, None)
     t0 = time.perf_counter()
 
     def call(limit, extra=None):
