@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.contrib.solver.solvers.highs import Highs  # noqa: F401 - tests build the interface from here
 from pyomo.repn import generate_standard_repn
 
 from planner.errors import InfeasibleError, InputError, LimitError, SolveError
