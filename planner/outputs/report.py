@@ -618,9 +618,15 @@ def workbook_bytes(plan) -> bytes:
 # --- entry points ---------------------------------------------------------------------------
 
 
-def report_files(plan) -> dict[str, str | bytes]:
-    """{'report.html': text, 'plan.xlsx': bytes}: what ``Plan.write`` adds to the run folder."""
-    return {REPORT_FILE: render_html(plan), WORKBOOK_FILE: workbook_bytes(plan)}
+def report_files(plan, html: bool = True, xlsx: bool = True) -> dict[str, str | bytes]:
+    """{'report.html': text, 'plan.xlsx': bytes}: what ``Plan.write`` adds to the run folder
+    (``html``/``xlsx`` False: that file is not built)."""
+    out: dict[str, str | bytes] = {}
+    if html:
+        out[REPORT_FILE] = render_html(plan)
+    if xlsx:
+        out[WORKBOOK_FILE] = workbook_bytes(plan)
+    return out
 
 
 def write_reports(plan, folder) -> None:

@@ -10,11 +10,13 @@ their own ``timings.json``.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from planner.errors import InputError
 from planner.instance.yamlio import dump_yaml
 from planner.model import cases, chain, objective, placement, reception, staff
 from planner.model.common import clean
@@ -139,6 +141,7 @@ class Plan:
         the marginal values (the solve stage passes :func:`planner.solver.marginal.marginal_values`;
         ``None`` skips that extra LP solve no KPI needs); ``quarter=False`` skips the quarterly
         plan. Batches skip both."""
+        t0 = time.perf_counter()
         tables = {
             "ind_cases": cases.table(m, d),
             "staff": staff.table(m, d),
@@ -153,35 +156,66 @@ class Plan:
         commit = commit_periods or default_commit_periods(d.grid.grain)
         if quarter:
             tables["plan_quarter"] = plan_quarter(tables, tuple(d.horizon_labels), commit)
+        t_marginal = 0.0
         if marginal is not None:
+            t1 = time.perf_counter()
             tables["marginal_values"] = horizon_rows(marginal(m, d), d)
+            t_marginal = time.perf_counter() - t1
         kpis = compute_kpis(m, d, tables, info, mode)
         kpis["commit_periods"] = commit
         timings = {"build_seconds": round(info.build_seconds, 3), "solve_seconds": round(info.solve_seconds, 3)}
+        for name in ("handover_seconds", "highs_seconds"):  # the parts of solve_seconds
+            if getattr(info, name, 0.0):
+                timings[name] = round(getattr(info, name), 3)
+        if marginal is not None:
+            timings["marginal_seconds"] = round(t_marginal, 3)
+        timings["tables_seconds"] = round(time.perf_counter() - t0 - t_marginal, 3)
         if getattr(info, "stage_seconds", None):
             timings["stage_seconds"] = {s: round(v, 3) for s, v in info.stage_seconds.items()}
         return cls(d, kpis, tables, m, timings)
 
-    def write(self, folder, command: list | None = None) -> Path:
+    def write(self, folder, command: list | None = None, outputs=None) -> Path:
         """Write the run folder atomically (:mod:`planner.outputs.runfolder`); returns its path.
 
         ``command``: the command line that made it, kept in the folder's ``run.json``. An existing
-        ``folder`` is replaced only if it is a run folder (``runfolder.check_target``)."""
+        ``folder`` is replaced only if it is a run folder (``runfolder.check_target``).
+        ``outputs``: which of :data:`OUTPUTS` to write (default all; :func:`parse_outputs`):
+        ``csv`` the tables' CSV files and state.json, ``xlsx`` plan.xlsx, ``html`` report.html with its figures.
+        ``run.json``, ``kpis.json``, ``timings.json`` and ``instance.resolved.yaml`` are always
+        written. Each file is built once, and only when it is written (matplotlib and openpyxl
+        are imported only for html and xlsx)."""
+        chosen = OUTPUTS if outputs is None else parse_outputs(outputs)
         check_target(folder, "run")  # before the report's figures are drawn
-        files = {
-            "instance.resolved.yaml": resolved_yaml(self.data),
-            "kpis.json": json_text(self.kpis),
-            "timings.json": json_text(self.timings),
-        }
-        for name, frame in self.tables.items():
-            files[f"{name}.csv"] = csv_text(frame)
-        files.update(state_files(self))
-        from planner.outputs.report import (
-            report_files,  # report.html and plan.xlsx (matplotlib, openpyxl)
-        )
+        t0 = time.perf_counter()
+        files = {"instance.resolved.yaml": resolved_yaml(self.data), "kpis.json": json_text(self.kpis)}
+        if "csv" in chosen:
+            for name, frame in self.tables.items():
+                files[f"{name}.csv"] = csv_text(frame)
+            files.update(state_files(self))
+        if "html" in chosen or "xlsx" in chosen:
+            from planner.outputs.report import report_files  # matplotlib, openpyxl
 
-        files.update(report_files(self))
+            files.update(report_files(self, html="html" in chosen, xlsx="xlsx" in chosen))
+        self.timings["write_seconds"] = round(time.perf_counter() - t0, 3)  # the files' contents
+        files["timings.json"] = json_text(self.timings)
         return write_run_folder(folder, files, command)
+
+
+OUTPUTS = ("csv", "xlsx", "html")
+"""What a run folder can hold besides its core files: the CSV tables, plan.xlsx, report.html (its
+figures are PNGs inside it)."""
+
+
+def parse_outputs(outputs) -> tuple[str, ...]:
+    """``"csv,html"`` (or a list of names) -> ``("csv", "html")`` in :data:`OUTPUTS`' order;
+    :class:`~planner.errors.InputError` (naming ``--outputs``) for an unknown or empty choice."""
+    names = [n.strip().lower() for n in (outputs.split(",") if isinstance(outputs, str) else outputs)]
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in OUTPUTS]
+    if unknown or not names:
+        what = f"unknown output '{unknown[0]}'" if unknown else "no output named"
+        raise InputError("--outputs", f"{what}; expected a comma-separated choice of {', '.join(OUTPUTS)}, e.g. csv,html")
+    return tuple(n for n in OUTPUTS if n in names)
 
 
 def horizon_rows(frame: pd.DataFrame, d) -> pd.DataFrame:

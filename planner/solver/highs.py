@@ -51,6 +51,9 @@ class SolveInfo:
     cold_restarts: int = 0  # solves repeated from scratch after a warm start ended without status
     cost_polish: dict | None = None  # what polish_cost did (planner solve --polish-cost)
     stage_seconds: dict = field(default_factory=dict)  # lexicographic: solver seconds per stage (timings.json)
+    solver: object = field(default=None, repr=False, compare=False)  # the HiGHS interface that solved the plan
+    handover_seconds: float = 0.0  # of solve_seconds: Pyomo handing the model (and its changes) to HiGHS
+    highs_seconds: float = 0.0  # of solve_seconds: HiGHS's run()
 
     def warn(self, text: str) -> None:
         if text not in self.warnings:
@@ -76,6 +79,41 @@ def objective_scale(expr) -> float:
     # geometric centres in log space (lo * hi may overflow); exponent clamped to a sane range
     shift = (math.log2(small) + math.log2(large)) / 2 - (math.log2(lo) + math.log2(hi)) / 2
     return 2.0 ** max(-60, min(60, round(shift)))
+
+
+_WHILE_SOLVING: list = []
+
+
+def while_solving(job) -> None:
+    """Run ``job()`` in a background thread once HiGHS starts its next run in a
+    :class:`PlannerHighs` (after Pyomo's hand-over, which holds the interpreter): HiGHS's
+    ``run()`` releases the GIL, so Python work that does not need the plan (the CLI imports
+    matplotlib and openpyxl for the files it writes) costs no wall time on a second core. A job's
+    exception is ignored (what it prepared is then done where it is needed)."""
+    _WHILE_SOLVING.append(job)
+
+
+def _start_background_jobs() -> None:
+    jobs, _WHILE_SOLVING[:] = list(_WHILE_SOLVING), []
+
+    def run():
+        for job in jobs:
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - only a head start (module docstring of while_solving)
+                pass
+
+    if jobs:
+        threading.Thread(target=run, name="planner-while-solving", daemon=True).start()
+
+
+class PlannerHighs(Highs):
+    """Pyomo's persistent HiGHS interface that starts the jobs of :func:`while_solving` when HiGHS
+    starts running."""
+
+    def _solve(self):
+        _start_background_jobs()
+        return super()._solve()
 
 
 def _is_mip(m) -> bool:
@@ -181,6 +219,33 @@ def _call(opt: Highs, m, limit, mip_gap, solver_options):
         )
 
 
+def _scale_objective(opt, m, info: SolveInfo):
+    """(scaled objective, original) when the active objective is replaced by a copy times
+    :func:`objective_scale` (the caller deletes the copy and activates the original), else
+    (None, None)."""
+    objectives = list(m.component_data_objects(pyo.Objective, active=True))
+    scale = objective_scale(objectives[0].expr) if len(objectives) == 1 else 1.0
+    info.objective_scale = scale
+    if scale == 1.0:
+        return None, None
+    original = objectives[0]
+    original.deactivate()
+    scaled = pyo.Objective(expr=scale * original.expr, sense=original.sense)
+    m.add_component("_planner_scaled_objective", scaled)
+    opt._planner_scaled = (scaled, original, scale)  # what HiGHS's costs are (planner.solver.marginal)
+    return scaled, original
+
+
+def _add_timer(info: SolveInfo, res) -> None:
+    """The hand-over's and HiGHS's seconds of one call (Pyomo's timer of the call) into ``info``."""
+    timer = getattr(getattr(res, "timing_info", None), "timer", None)
+    for name, attr in (("set_instance", "handover_seconds"), ("update", "handover_seconds"), ("optimize", "highs_seconds")):
+        try:
+            setattr(info, attr, getattr(info, attr) + timer.get_total_time(name))
+        except Exception:  # noqa: BLE001 - a timer without this name: that part took no time
+            pass
+
+
 def run_highs(
     opt: Highs,
     m,
@@ -203,20 +268,13 @@ def run_highs(
     objective is scaled once, when built), ``is_mip`` known and ``load(res)`` a faster loader
     of the solution into the variables.
     """
-    objectives = list(m.component_data_objects(pyo.Objective, active=True)) if rescale else []
-    scale = objective_scale(objectives[0].expr) if len(objectives) == 1 else 1.0
-    scaled = None
-    if scale != 1.0:
-        original = objectives[0]
-        original.deactivate()
-        scaled = pyo.Objective(expr=scale * original.expr, sense=original.sense)
-        m.add_component("_planner_scaled_objective", scaled)
-    if rescale:
-        info.objective_scale = scale
+    scaled, original = _scale_objective(opt, m, info) if rescale else (None, None)
     t0 = time.perf_counter()
 
     def call(limit, extra=None):
-        return _call(opt, m, limit, mip_gap, {**(solver_options or {}), **(extra or {})})
+        res = _call(opt, m, limit, mip_gap, {**(solver_options or {}), **(extra or {})})
+        _add_timer(info, res)
+        return res
 
     restarted = False
     try:

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.solvers.highs import Highs
+from pyomo.contrib.solver.solvers.highs import Highs  # noqa: F401 - tests build the interface from here
 from pyomo.repn import generate_standard_repn
 
 from planner.errors import InfeasibleError, InputError, LimitError, SolveError
@@ -39,7 +39,7 @@ from planner.model import build_model
 from planner.model.common import COST_UNIT
 from planner.model.objective import STAGES
 from planner.outputs.results import Plan
-from planner.solver.highs import SolveInfo, run_highs
+from planner.solver.highs import PlannerHighs, SolveInfo, run_highs
 from planner.solver.marginal import marginal_values
 
 LEX_REL_TOL = 1e-7
@@ -112,7 +112,7 @@ def polish_cost(opt, m, seconds: float, mip_gap, info: SolveInfo, solver_options
     }
 
 
-class _StartedHighs(Highs):
+class _StartedHighs(PlannerHighs):
     """Pyomo's persistent HiGHS interface that, when ``mip_start`` is set, hands HiGHS the
     variables' current values as a MIP start just before each run (after Pyomo has pushed the
     model's changes: HiGHS drops a solution when the model changes)."""
@@ -303,7 +303,7 @@ def solve_model(
     (:func:`polish_cost`), for at most these seconds.
     """
     info = SolveInfo()
-    opt = Highs()
+    opt = PlannerHighs()
 
     def remaining():
         return None if time_limit is None else time_limit - info.solve_seconds
@@ -314,9 +314,11 @@ def solve_model(
             left = remaining()
             polish_cost(opt, m, polish_seconds if left is None else max(0.01, min(polish_seconds, left)), mip_gap, info, solver_options)
     elif mode == "lexicographic":
-        solve_lexicographic(_StartedHighs(), m, time_limit, mip_gap, info, solver_options)
+        opt = _StartedHighs()
+        solve_lexicographic(opt, m, time_limit, mip_gap, info, solver_options)
     else:
         raise ValueError(f"unknown objective mode {mode!r}")
+    info.solver = opt
     info.objective = pyo.value(m.weighted_objective)
     if not info.stage_values:
         info.stage_values = {s: pyo.value(m.stage_expr[s]) for s in STAGES}
@@ -331,10 +333,12 @@ def solve(
     commit_periods: int | None = None,
     solver_options: dict | None = None,
     polish_seconds: float | None = None,
+    marginal: bool = True,
 ):
     """Build and solve the plan of instance ``d``; returns a :class:`planner.outputs.results.Plan`.
 
     ``commit_periods``: how many first periods are the decisions to take now (plan_quarter.csv).
+    ``marginal=False``: no marginal values (they go only to marginal_values.csv and plan.xlsx).
     An infeasible plan raises :class:`~planner.errors.InfeasibleError` whose message says which
     limits must give and by how much (:func:`planner.solver.diagnose.diagnose`; ``.diagnosis`` holds
     the details).
@@ -360,4 +364,5 @@ def solve(
             ) from None
         raise InfeasibleError(diagnosis.message(fallback=str(e)), diagnosis=diagnosis) from None
     info.build_seconds = build_seconds
-    return Plan.from_model(m, d, info, mode, commit_periods, marginal=marginal_values)
+    values = (lambda m, d: marginal_values(m, d, info.solver)) if marginal else None
+    return Plan.from_model(m, d, info, mode, commit_periods, marginal=values)
