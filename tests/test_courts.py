@@ -124,24 +124,42 @@ def test_recount_agrees(capacity, tmp_path):
     assert violations == [] and ok, (violations, comparison[~comparison.agree].to_string())
 
 
-def test_solve_follows_the_rule_where_delay_would_pay(tmp_path):
-    """The optimiser cannot hold the courts back. y: 40 cases at the start and 10 a month, 90 %
-    of the appeals annulled, a month past the deadline weighs 20: every annulled case back at the
-    IND soon costs overdue months, so a plan that controlled the courts would delay them. The
-    queue's weight (planner.model.returns) makes the rule the optimum: the recount, which replays
-    ``min(capacity, ready appeals)`` oldest first, finds no violation and agrees."""
-    raw = tiny(
+def gaming_instance() -> dict:
+    """y (waits abroad): 40 cases at the start and 10 a month, the IND decides 20 a month (1 FTE,
+    5 hours a case) and every rejection appeals; the courts decide 15 a month after a month at
+    least; 90 % of the appeals are annulled and a month past the deadline weighs 20. Every annulled
+    case back at the IND waits in a stock that only grows (20 decided, 10 + 13.5 arriving), so a
+    plan that controlled the courts would hold them back."""
+    return tiny(
         horizon={"periods": 8},
-        case_types={"y": _case(inflow=10, start_stock_by_age=[40], hours_per_case=2, overdue_weight=20,
+        case_types={"y": _case(inflow=10, start_stock_by_age=[40], hours_per_case=5, overdue_weight=20, waits_in_coa=False,
                                appeal={"share_of_rejections": 1, "months": 1, "annulled_share": 0.9, "court_capacity": 15})},
         staff_pools={"p": {"start_fte": 1, "hours_per_fte_year": 1200}},
-        reception={"occupancy_norm": 1, "rejected_stay_share": 1, "departure_rate_per_month": 1},
     )
-    plan = solve(validate_dict(raw))
-    decided = _chain(plan, "courts", "appeals_decided_y")
-    assert sum(decided) > 0
+
+
+def test_solve_follows_the_rule_where_delay_would_pay(tmp_path):
+    """The optimiser cannot hold the courts back (:func:`gaming_instance`): the IND decides 20 a
+    month, so 20 appeals are ready from February and the courts decide 15 every month from then
+    on (the rule; the queue grows 5 a month). The recount, which replays ``min(capacity, ready
+    appeals)`` oldest first, finds no violation and agrees. With the queue's weight cut to 0.001 a
+    case-month the same model does hold them back (0 in February): the weight is what makes the
+    rule the optimum (planner.model.returns)."""
+    import pyomo.environ as pyo
+
+    from planner.model import build_model
+    from planner.solver.solve import solve_model
+
+    d = validate_dict(gaming_instance())
+    plan = solve(d)
+    assert _chain(plan, "courts", "appeals_decided_y") == pytest.approx([0] + [15] * 7)
+    assert _chain(plan, "courts", "appeals_queue") == pytest.approx([0, 5, 10, 15, 20, 25, 30, 35])
     comparison, violations, ok = evaluate_run(plan.write(tmp_path / "run"))
     assert violations == [] and ok, (violations, comparison[~comparison.agree].to_string())
+    m = build_model(d)
+    m.ret_court_weight["y"] = 1e-3
+    solve_model(m)
+    assert pyo.value(m.court_dec["y", 1]) < 15 - 1e-6
 
 
 BROKEN = [
