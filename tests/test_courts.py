@@ -228,3 +228,37 @@ def test_persistent_resolve_of_court_capacity_equals_fresh():
         assert out.status == "optimal", out.message
         assert_same_kpis(out.kpis, fresh_kpis(resolver.variant(changes), {}))
     assert resolver.rebuilds == 0
+
+
+def test_state_carries_the_courts_queue(tmp_path):
+    """state.json holds the queue past the minimum per type with a court capacity (``courts``): at
+    March 60 (:func:`test_capacity_binding_trajectory`). Simulated again from March, the courts
+    decide the last 40 and 20 of it in March and April, as in the whole run."""
+    import json
+
+    from planner.instance.state import start_from
+
+    d = validate_dict(court_instance())
+    out = simulate(d).write(tmp_path / "run")
+    states = json.loads((Path(out) / "state.json").read_text())["states"]
+    assert [s["courts"]["x"]["queue"] for s in states[:4]] == pytest.approx([0, 60, 20, 0])
+    start = start_from(d, out, "2024-03")
+    assert start.data.instance.case_types["x"].appeal.start_queue == pytest.approx(60)
+    again = simulate(start.data, prepare=start.fix)
+    assert _chain(again, "courts", "appeals_decided_x") == pytest.approx([40, 20, 0, 0])
+    assert _chain(again, "courts", "appeals_queue") == pytest.approx([20, 0, 0, 0])
+
+
+def test_state_without_courts_has_no_section(tmp_path):
+    """No court capacity: no ``courts`` section, and a state file without one still starts."""
+    import json
+
+    from test_returns import appeal_instance
+
+    from planner.instance.state import start_from
+
+    d = validate_dict(appeal_instance())
+    out = simulate(d).write(tmp_path / "run")
+    states = json.loads((Path(out) / "state.json").read_text())["states"]
+    assert all("courts" not in s for s in states)
+    assert start_from(d, out, "2024-03").data.grid.labels[0] == "2024-03"
