@@ -116,7 +116,7 @@ def data(d, md) -> None:
 def court_data(d, md) -> None:
     """Set ``K_court`` (types whose appeals wait for a court capacity) and its mutable parameters:
     the capacity per period, the queue at the start and the queue's objective weight (module doc)."""
-    cts, inst, mu = d.instance.case_types, d.instance, d.grid.months_per_period
+    cts, mu = d.instance.case_types, d.grid.months_per_period
     court = md.set("K_court", [k for k in md.sets["K_appeal"] if cts[k].appeal.court_capacity is not None])
     cap = {}
     for k in court:
