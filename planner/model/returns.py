@@ -2,11 +2,12 @@
 a grant, and the departure track through DT&V.
 
 No decisions of its own: every flow is a linear expression of the IND decisions
-(``decided[k,t] = dec_int + dec_out``; before the start ``pre_horizon_decided``). In cases of
+(``decided[k,t] = dec_int + dec_out``; before the start ``pre_horizon_decided``), and of the courts'
+decisions where a type has a court capacity (variables that follow a rule: below). In cases of
 type k, with ``g_k`` the grant share, ``p_k`` persons per case, ``rej[k,t] = (1 - g_k) decided[k,t]``:
 
     lodged[k,t]     = a_k rej[k,t]                                    (appeals; a_k = appeal share)
-    app_dec[k,t]    = lodged[k, t - A_k]                              (decided A_k periods later)
+    app_dec[k,t]    = lodged[k, t - A_k]                              (decided A_k periods later; with a court capacity: court_dec)
     pending[k,t]    = sum_{tau = t-A_k+1..t} lodged[k,tau]
     annulled[k,t]   = n_k app_dec[k,t]                                -> back to the stock of k
     sent[k,j,t]     = f_kj rej[k, t - L_kj]                           -> a case of type j
