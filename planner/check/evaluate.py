@@ -302,7 +302,33 @@ def read_decisions(run: Run) -> Decisions:
         locations=_location_rows(run),
         commit_periods=_commit_periods(run),
         retrain={(p, q): retrain[f"{p} -> {q}"]["fte"] for p, q in pairs},
+        courts=_court_decisions(run),
     )
+
+
+def _court_decisions(run: Run) -> dict[str, np.ndarray | None]:
+    """The run's court decisions (cases per period) of the types with a court capacity, from
+    ``chain.csv`` (courts, ``appeals_decided_<k>``, persons); None for a type the run does not report."""
+    inst, labels = run.data.instance, run.data.grid.labels
+    court = [k for k, ct in inst.case_types.items() if ct.appeal is not None and ct.appeal.court_capacity is not None]
+    if not court:
+        return {}
+    frame, path = run.tables["chain"], run.folder / "chain.csv"
+    pos = {p: i for i, p in enumerate(labels)}
+    out: dict[str, np.ndarray | None] = {k: None for k in court}
+    wanted = {f"appeals_decided_{k}": k for k in court}
+    for row, rec in enumerate(frame.to_dict("records")):
+        k = wanted.get(str(rec["measure"]).strip())
+        period = str(rec["period"]).strip()
+        if k is None or str(rec["partner"]).strip() != "courts" or period not in pos:
+            continue
+        if out[k] is None:
+            out[k] = np.full(len(labels), np.nan)
+        out[k][pos[period]] = _number(rec["value"], path, "value", row) / inst.case_types[k].persons_per_case
+    for k, values in out.items():
+        if values is not None and np.isnan(values).any():
+            raise _err(path, f"courts appeals_decided_{k}: no row for period {labels[int(np.flatnonzero(np.isnan(values))[0])]}")
+    return out
 
 
 def _commit_periods(run: Run) -> int:

@@ -27,7 +27,15 @@ the remaining freedom is resolved by stages that mimic how the chain works witho
   shelter is priced in the cost as in a plan (``crisis_shelter``).
 
 Every stage also carries a tiny weight on the overdue variables, so notices (which cost IND
-hours and penalties) are counted at their FIFO value. Each stage fixes what it decided before
+hours and penalties) are counted at their FIFO value.
+
+The courts (types with ``appeal.court_capacity``) follow the model's rule, ``decided = min(capacity,
+ready appeals)`` oldest first (:mod:`planner.model.returns`): every stage carries ``COURTS = 1e-3`` per
+case-period in the courts' queue, ten times the overdue weight, which is all a delay could save
+there (the annulled share back in the stock a period later: at most its overdue bound; production
+itself only gains from cases returned earlier), so the production stage decides the courts by the
+rule, and its court decisions are fixed with the production. The weight is small against a
+decision's ``T - t``: the status quo's production does not slow down for a full court. Each stage fixes what it decided before
 the next one runs, so the result is the rule, not an optimum.
 
 An infeasible status quo (a budget or a pool's hours that the rules' decisions cannot keep) raises
@@ -49,6 +57,7 @@ from planner.model.objective import STAGES
 from planner.solver.highs import SolveInfo, run_highs
 
 TIGHT = 1e-4  # weight keeping the overdue bounds tight in every stage
+COURTS = 1e-3  # weight of a case-period in the courts' queue: the courts decide by their rule (module doc)
 
 
 def fix_status_quo_decisions(m, d, opened: dict[str, int] | None = None) -> None:
@@ -150,8 +159,9 @@ def simulate_model(m, d, opened: dict[str, int] | None = None, prepare=None) -> 
         prepare(m)
     m.weighted_objective.deactivate()
     tight = TIGHT * (sum(m.overdue[k, t] for k in m.K for t in m.T) + sum(m.ph_overdue[r, t] for r in m.R for t in m.T))
+    tight = tight + COURTS * sum(m.court_queue[k, t] for k in m.K_court for t in m.T)
     stages = [
-        ("production", [m.dec_int], -sum((T - t) * m.dec_int[k, t] for k in m.K for t in m.T)),
+        ("production", [m.dec_int, m.court_dec], -sum((T - t) * m.dec_int[k, t] for k in m.K for t in m.T)),
         ("housing", [m.housed], -sum((T - t) * m.housed[r, t] for r in m.R for t in m.T)),
         ("reception", [], 1000 * sum(m.unsheltered[t] for t in m.T) + sum(m.crisis[r, t] for r in m.R for t in m.T)),
     ]

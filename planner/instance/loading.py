@@ -321,6 +321,8 @@ def _series_fields(inst: Instance):
         yield f"case_types.{k}.outsourcing_capacity", ct.outsourcing_capacity
         if ct.planned_production is not None:
             yield f"case_types.{k}.planned_production", ct.planned_production
+        if ct.appeal is not None and ct.appeal.court_capacity is not None:
+            yield f"case_types.{k}.appeal.court_capacity", ct.appeal.court_capacity
     for p, pool in inst.staff_pools.items():
         yield f"staff_pools.{p}.max_hires", pool.max_hires
         yield f"staff_pools.{p}.external_fte_max", pool.external_fte_max
@@ -423,6 +425,8 @@ def check_return_flows(inst: Instance, grid: TimeGrid) -> None:
             total += ct.appeal.share_of_rejections
             if grid.whole_periods(ct.appeal.months) < 1:
                 raise InputError(f"{where}.appeal.months", f"expected at least one period ({1 / grid.periods_per_month:.3g} months), got {ct.appeal.months}")
+            if ct.appeal.start_queue > 0 and ct.appeal.court_capacity is None:
+                raise InputError(f"{where}.appeal.start_queue", "a queue at the start needs court_capacity (without it every appeal is decided after `months`)")
         for j, flow in ct.rejections_to.items():
             if j not in inst.case_types:
                 raise InputError(f"{where}.rejections_to.{j}", f"unknown case type '{j}'; expected one of {sorted(inst.case_types)}")

@@ -127,11 +127,26 @@ class Appeal(Strict):
     keep their reception place while pending. Of the appeals decided, ``annulled_share`` return to
     the IND as cases of this type to decide again (inflow of the period, entering as new arrivals:
     their deadline starts again); the rest enter the departure track (reception.departure_*).
+
+    With ``court_capacity``, ``months`` is the minimum duration: an appeal is ready ``A`` periods
+    after it is lodged and the courts decide ``min(court_capacity[t], ready and undecided)``, oldest
+    first (per type: a court capacity of its own for each type with one; see planner.model.returns).
     """
 
     share_of_rejections: Share = Field(description="Share of rejected cases that appeal.")
     months: Positive = Field(description="From the rejection to the court's decision (rounded to whole periods, at least one).")
     annulled_share: Share = Field(0.0, description="Share of decided appeals annulled: the case returns to the IND to be decided again.")
+    court_capacity: Series | None = Field(
+        None,
+        description="Appeals of this type the courts decide per period (cases; a series). Given: an appeal waits at least `months` "
+        "and is then decided first-in first-out as the capacity allows (a rule, not a decision: planner.model.returns). "
+        "None: every appeal is decided exactly `months` after it is lodged.",
+    )
+    start_queue: NonNeg = Field(
+        0.0,
+        description="Appeals (cases) past the minimum duration and not yet decided at the start, ahead of every later one in the "
+        "courts' queue (needs court_capacity; a state carries it from the period before).",
+    )
 
 
 class RejectionsTo(Strict):

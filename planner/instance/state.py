@@ -28,7 +28,10 @@ arrived in the period just before ``at``.
   window), ``accelerated_used`` (against the one-off national cap);
 * ``budget``: ``spent_eur`` and ``spent_by_year_eur`` since the horizon's start;
 * ``measures``: ``in_force`` (their one-off costs are paid);
-* ``chain``: ``nidos_wards``.
+* ``chain``: ``nidos_wards``;
+* ``courts.K`` (only types with ``appeal.court_capacity``; the section only then): ``queue``, the
+  appeals past their minimum duration not yet decided (-> ``appeal.start_queue``). The appeals
+  still within the minimum at ``at`` follow from the decisions before it (``pre_horizon_decided``).
 
 The start (:func:`start_from`) is an instance transformation, so the model needs no change: the
 horizon starts at ``at`` (``periods - offset``, same look-ahead tail), every series is sliced from
@@ -124,6 +127,10 @@ class ChainState(_Strict):
     nidos_wards: float = Field(0.0, ge=0)
 
 
+class CourtState(_Strict):
+    queue: float = Field(0.0, ge=0, description="Appeals (cases) past the minimum duration, not yet decided by the courts.")
+
+
 @dataclass
 class Start:
     """An instance that starts from a state: ``data`` (its horizon begins at ``at``), ``fixed``
@@ -201,7 +208,7 @@ def parse_sections(state: dict, prefix: str) -> dict:
             raise InputError(f"{prefix}.{name}.{err.field}".rstrip("."), err.message) from None
         _check_numbers(value, f"{prefix}.{name}")
         out[name] = parsed
-    missing = [s for s in SECTIONS if s not in out]
+    missing = [s for s in SECTIONS if s not in out and s not in OPTIONAL]
     if missing:
         raise InputError(f"{prefix}.{missing[0]}", "required section is missing")
     return out
@@ -262,7 +269,7 @@ def start_from_sections(d: InstanceData, sections: dict, at: str, prefix: str = 
         _set(raw, path, [float(v) for v in values[p:]])
     start = Start(data=None, at=at, offset=p)
     for name, (_, apply) in SECTIONS.items():
-        apply(raw, sections[name], d, start, f"{prefix}.{name}")
+        apply(raw, sections.get(name, OPTIONAL.get(name)), d, start, f"{prefix}.{name}")
     try:
         start.data = validate_dict(raw, d.source)
     except InputError as e:
@@ -446,6 +453,18 @@ def _apply_chain(raw, sec: ChainState, d, start, where) -> None:
     raw["chain"]["nidos_start_wards"] = sec.nidos_wards
 
 
+def _apply_courts(raw, sec: dict[str, CourtState], d, start, where) -> None:
+    """The courts' queue past the minimum duration, per type with a court capacity (none: empty)."""
+    court = [k for k, ct in d.instance.case_types.items() if ct.appeal is not None and ct.appeal.court_capacity is not None]
+    for k in sec:
+        if k not in court:
+            raise InputError(f"{where}.{k}", f"not a case type with appeal.court_capacity; expected one of {court}")
+    for k in court:
+        if k not in sec:
+            start.warnings.append(f"{where}.{k}: no courts' queue in the state; the courts start with none past the minimum")
+        raw["case_types"][k]["appeal"]["start_queue"] = sec[k].queue if k in sec else 0.0
+
+
 SECTIONS = {
     "cases": (dict[str, CaseState], _apply_cases),
     "staff": (dict[str, PoolState], _apply_staff),
@@ -454,5 +473,9 @@ SECTIONS = {
     "budget": (BudgetState, _apply_budget),
     "measures": (MeasuresState, _apply_measures),
     "chain": (ChainState, _apply_chain),
+    "courts": (dict[str, CourtState], _apply_courts),
 }
 """Section name -> (its model, ``apply(raw, section, d, start, field)`` changing the instance)."""
+
+OPTIONAL = {"courts": {}}
+"""Sections a state may leave out (written only when the instance has them), with their default."""

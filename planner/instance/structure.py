@@ -77,6 +77,8 @@ PARAM_FIELDS = (
     # return flows (planner/model/returns.py): shares are parameters, lags are structure
     "case_types.*.appeal.share_of_rejections",
     "case_types.*.appeal.annulled_share",
+    "case_types.*.appeal.court_capacity",  # values; given <-> not given changes the set K_court
+    "case_types.*.appeal.start_queue",
     "case_types.*.rejections_to.*.share_of_rejections",
     "case_types.*.arrival.coa_share",
     "case_types.*.pre_horizon_decided",  # values (ret_pre_decided); its length is a set (compared)

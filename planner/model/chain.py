@@ -11,6 +11,8 @@ with the instance's ``chain`` rates and the return flows of :mod:`planner.model.
     appeals[t]       = sum_{k with appeal} persons_k lodged[k,t]
                        + appeal_share * sum_{k without appeal} (1 - g_k) persons_k decided[k,t]   (courts)
     appeals_pending, appeals_decided, appeals_annulled: sums of returns' pending, app_dec, annulled
+    appeals_queue    = persons past the appeal's minimum duration, not yet decided   (types with a
+                       court capacity only; with appeals_decided_<k> per such type)
     in_appeal_in_coa[t] = appellants of types that wait in COA                (COA)
     awaiting_other_type[t] = rejected persons in COA within a rejections_to lag   (COA)
     returned_to_ind[t]  = sum_k persons_k returned[k,t]                       (IND: annulled + sent on)
@@ -83,6 +85,10 @@ def series(m, d) -> dict[tuple[str, str], list[float]]:
         ("courts", "appeals_annulled"): ex(m.ret_appeals_annulled),
         ("courts", "bntb_appeals"): [ch.bntb_share_of_notices * n for n in notices],
     }
+    if len(m.K_court):  # a court capacity: the queue past the minimum and each such type's decisions (persons)
+        out[("courts", "appeals_queue")] = ex(m.ret_appeals_queue)
+        for k in m.K_court:
+            out[("courts", f"appeals_decided_{k}")] = [val(m.case_persons[k]) * val(m.court_dec[k, t]) for t in T]
     if at_max:
         out[("IND", "penalty_at_max_eur")] = [
             sum(val(m.case_penalty_on[k]) * cts[k].penalties.max_eur_per_notice * val(m.case_notices[k, t]) for k in at_max) for t in T

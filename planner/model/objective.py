@@ -16,9 +16,11 @@ period:
     ph_months_over_norm       = sum_{r,t} mu * ph_overdue[r,t]
     waiting_person_months     = sum_{k,t} v_k * mu * persons_k * stock[k,t]
                                 (v_k: objective.waiting_person_month of where type k waits)
+    court_queue               = sum_{k,t} W_k * court_queue[k,t]   (types with a court capacity:
+                                appeals past the minimum duration, weight W_k of planner.model.returns)
 
-Weighted: minimise  W_u U + W_c C + W_o O + W_p P + V + W_cost * cost.
-Lexicographic (solve stage): U, then C, then W_o O + W_p P + V, then cost, each stage holding the
+Weighted: minimise  W_u U + W_c C + W_o O + W_p P + V + Q + W_cost * cost  (Q: court_queue).
+Lexicographic (solve stage): U, then C, then W_o O + W_p P + V + Q, then cost, each stage holding the
 previous optimum.
 
 The sums run over the horizon and its look-ahead tail (``horizon.tail_periods``): what the plan
@@ -95,12 +97,19 @@ def define(m, d, md) -> None:
         "crisis": m.crisis_person_nights,
         "overruns": m.w_overdue * m.weighted_overdue_case_months
         + m.w_permit_holder * m.ph_months_over_norm
-        + m.weighted_waiting_person_months,
+        + m.weighted_waiting_person_months
+        + courts_term(m),
         "cost": m.total_cost,
     }
     # the weighted objective without its cost term (the outcomes; planner.solver.solve.polish_cost holds it)
     m.weighted_outcomes = m.w_unsheltered * m.unsheltered_person_nights + m.w_crisis * m.crisis_person_nights + m.stage_expr["overruns"]
     m.weighted_objective = pyo.Objective(expr=m.weighted_outcomes + m.w_cost * m.total_cost, sense=pyo.minimize)
+
+
+def courts_term(m):
+    """The courts' queue past the minimum duration, weighted (:mod:`planner.model.returns`; no term
+    without a court capacity, so such a model is the one it was before)."""
+    return m.ret_court_queue_weighted if len(m.K_court) else 0.0
 
 
 def costs_table(m, d) -> pd.DataFrame:

@@ -57,6 +57,7 @@ class Values:
                 self.starts.setdefault(l, t)
             self.serve[l, t] = val(m.serve[l, t]) > 0.5
         self.wards = chain_series(m, d)[("Nidos", "wards")]
+        self.court_queue = {k: [val(m.court_queue[k, t]) for t in T] for k in m.K_court}
 
 
 def label(d, offset: int) -> str:
@@ -159,6 +160,11 @@ def _chain(v: Values, p: int) -> dict:
     return {"nidos_wards": v.wards[p - 1]}
 
 
+def _courts(v: Values, p: int) -> dict | None:
+    """Per type with a court capacity, its queue past the minimum; None (no section) without one."""
+    return {k: {"queue": q[p - 1]} for k, q in v.court_queue.items()} or None
+
+
 EXTRACTORS = {
     "cases": _cases,
     "staff": _staff,
@@ -167,6 +173,7 @@ EXTRACTORS = {
     "budget": _budget,
     "measures": _measures,
     "chain": _chain,
+    "courts": _courts,
 }
 """Section name -> ``extract(values, p)``; the sections of :data:`planner.instance.state.SECTIONS`."""
 
@@ -184,7 +191,8 @@ def _tidy(x):
 
 def state_at(v: Values, p: int) -> dict:
     """The state at the start of period ``p`` (1 <= p <= the model's periods)."""
-    return _tidy({"at": label(v.d, p), **{name: fn(v, p) for name, fn in EXTRACTORS.items()}})
+    sections = {name: fn(v, p) for name, fn in EXTRACTORS.items()}
+    return _tidy({"at": label(v.d, p), **{name: sec for name, sec in sections.items() if sec is not None}})
 
 
 def states(m, d, periods=None) -> dict:

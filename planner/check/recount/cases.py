@@ -19,7 +19,8 @@ notices, if they apply).
 Violations: negative decisions, outsourced cases over the outsourcing capacity, a rise of
 internal decisions falling by more than ``max_decision_decrease * mu^2`` from one period to the
 next (from the second period on), internal decisions over ``max_decision_increase * mu^2`` (from ``decisions_before * mu`` in
-period 0 when given), decisions beyond the stock available.
+period 0 when given), decisions beyond the stock available; the run's court decisions against the
+courts' rule (:func:`planner.check.recount.returns.check_courts`).
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ def recount(d: InstanceData, dec: Decisions, viol: Violations) -> Cases:
     grant = {k: per_period(d, f"case_types.{k}.grant_share") for k in K}
     persons = {k: per_period(d, f"case_types.{k}.persons_per_case") for k in K}
     flows = returns.flows(d, decided, grant, persons)
+    returns.check_courts(d, flows, dec.courts, viol)
     inflow = {k: inflow_series(d, k, grant, decided) + flows.returned[k] for k in K}
     stock, overdue = {}, {}
     for k in K:

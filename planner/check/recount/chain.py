@@ -11,6 +11,8 @@ With the instance's ``chain`` rates, ``dep`` the per-period departure rate, ``s`
     appeals[t]       = appeals lodged (types with an appeal)
                        + appeal_share * rejected of the types without one     (courts)
     appeals_pending / _decided / _annulled, in_appeal (COA), awaiting_other_type (COA)
+    appeals_queue, appeals_decided_<k> (types with a court capacity: past the minimum, not yet
+                       decided; each such type's court decisions by the rule)
     returned_to_ind[t] = persons entering a stock again (annulled, sent by another type)
     arrivals_after_grant (COA) / arrivals_after_grant_direct (municipalities)
     bntb[t]          = bntb_share * sum_k notices[k,t]                        (courts)
@@ -73,6 +75,10 @@ def series(d: InstanceData, dec: Decisions, cases: Cases, reception: Reception, 
         ("courts", "appeals_annulled"): f.annulled,
         ("courts", "bntb_appeals"): ch.bntb_share_of_notices * notices,
     }
+    if f.court_decided:  # types with a court capacity: the queue past the minimum, each type's decisions (persons)
+        out[("courts", "appeals_queue")] = f.queue
+        for k, decided_k in f.court_decided.items():
+            out[("courts", f"appeals_decided_{k}")] = cases.persons[k] * decided_k
     at_max = [k for k in cts if cts[k].penalties.max_eur_per_notice is not None]
     if at_max:
         out[("IND", "penalty_at_max_eur")] = sum(

@@ -54,6 +54,9 @@ class Decisions:
     locations: dict[str, LocationRow]
     commit_periods: int
     retrain: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    courts: dict[str, np.ndarray | None] = field(default_factory=dict)
+    """The run's court decisions (cases per period) of each type with a court capacity (None: absent
+    from the run); not the plan's to choose, but replayed against the courts' rule."""
 
     @property
     def decided(self) -> dict[str, np.ndarray]:
