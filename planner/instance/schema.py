@@ -274,6 +274,11 @@ class Reception(Strict):
         description="Months from entering the departure track (a rejection not appealed, or a lost appeal) until departures "
         "(departure_rate_per_month) start; until then the person stays in COA. The start stock is past the lag.",
     )
+    start_departure_track: list[NonNeg] = Field(
+        default_factory=list,
+        description="Rejected persons staying in COA who entered the departure track in the periods before the start, chronological (last = the period "
+        "before the start), still within the departure lag: each is ready to depart departure_lag_months after it entered (a state's start; empty: none).",
+    )
     rejected_stay_share: Share = Field(1.0, description="Share of persons entering the departure track who stay in COA until they depart (the rest leave at once, destination unknown).")
     other_groups: dict[str, Series] = Field(default_factory=dict, description="Other occupancy groups in persons per period (e.g. amv).")
     crisis_eur_per_person_night: NonNeg = 0.0

@@ -81,6 +81,7 @@ class CaseState(_Strict):
     arrivals_by_age: Ages | None = None
     decisions_per_month_before: float | None = Field(None, ge=0)
     grants_by_age: Ages | None = None
+    decided_by_age: Ages | None = None
 
 
 class PoolState(_Strict):
@@ -102,6 +103,8 @@ class LocationState(_Strict):
 
 class ReceptionState(_Strict):
     awaiting_departure: float = Field(ge=0)
+    departure_track_by_age: Ages = Field(default_factory=list)
+    extensions_used: float = Field(0.0, ge=0)
     locations: dict[str, LocationState] = Field(default_factory=dict)
 
 
@@ -310,12 +313,27 @@ def _apply_cases(raw, sec: dict, d, start, where) -> None:
             ct.update(start_stock=stock, pre_horizon_inflow=list(reversed(s.arrivals_by_age)), start_stock_by_age=None)
         else:
             ct.update(start_stock=0.0, pre_horizon_inflow=None, start_stock_by_age=list(s.stock_by_age))
-        if cts[k].max_decision_increase is not None and s.decisions_per_month_before is not None:
+        ramped = cts[k].max_decision_increase is not None or cts[k].max_decision_decrease is not None
+        if ramped and s.decisions_per_month_before is not None:
             ct["decisions_before"] = s.decisions_per_month_before
+        _apply_decided(ct, s, cts[k], f"{where}.{k}", start)
         if cts[k].follow_on is not None:
             if s.grants_by_age is None:
                 raise InputError(f"{where}.{k}.grants_by_age", "required for a case type with follow_on (granted source cases by age)")
             ct["follow_on"]["pre_horizon_grants"] = list(reversed(s.grants_by_age))
+
+
+def _apply_decided(ct: dict, s: CaseState, spec, where: str, start) -> None:
+    """The decision history (``pre_horizon_decided``) the return flows of the first periods read."""
+    if s.decided_by_age is not None:
+        ct["pre_horizon_decided"] = list(reversed(s.decided_by_age))
+        return
+    ct["pre_horizon_decided"] = []
+    if spec.appeal is not None or spec.rejections_to or spec.arrival is not None:
+        start.warnings.append(
+            f"{where}.decided_by_age: not given, so no appeal, rejection or arrival of a decision before the state returns "
+            "(give the decisions per period before it, newest first)"
+        )
 
 
 def _apply_staff(raw, sec: dict, d, start, where) -> None:
@@ -347,7 +365,19 @@ def _offset_in(d, label: str, at_offset: int, field: str) -> int:
 
 
 def _apply_reception(raw, sec: ReceptionState, d, start, where) -> None:
-    raw["reception"]["start_awaiting_departure"] = sec.awaiting_departure
+    rec = raw["reception"]
+    rec["start_awaiting_departure"] = sec.awaiting_departure
+    if len(sec.departure_track_by_age) > d.departure_lag():
+        raise InputError(f"{where}.departure_track_by_age", f"expected at most {d.departure_lag()} entries (the departure lag in periods); older entries are ready (awaiting_departure)")
+    rec["start_departure_track"] = list(reversed(sec.departure_track_by_age))
+    if rec.get("max_extensions") is not None:
+        if sec.extensions_used > rec["max_extensions"] + TOL:
+            raise InputError(f"{where}.extensions_used", f"more than the instance's reception.max_extensions ({rec['max_extensions']:g})")
+        rec["max_extensions"] = max(0.0, rec["max_extensions"] - sec.extensions_used)
+    _apply_locations(raw, sec, d, start, where)
+
+
+def _apply_locations(raw, sec: ReceptionState, d, start, where) -> None:
     locs = d.instance.locations
     _same_keys(sec.locations, locs, f"{where}.locations", "location")
     p = start.offset
@@ -379,11 +409,20 @@ def _apply_reception(raw, sec: ReceptionState, d, start, where) -> None:
                     raise InputError(f"{field_}", f"an open site needs open_since before {start.at} and min_open_until not before it")
                 f = 0
                 lt.update(lead_months=0.0, opening_eur_per_place=0.0, min_open_months=max(1, end + 1) / ppm)
+                _pace_exempt(raw, loc)
             own = f"{loc.type}@{l}"
             raw["location_types"][own] = lt
             node.update(type=own, status="candidate", open_until=None)
             start.carried_sites[l] = own
             start.fixed.append(("start", (l, f), 1))
+
+
+def _pace_exempt(raw, loc) -> None:
+    """An open carried site's opening is fixed in period 0 of the start, but its places were first
+    used before the state: period 0's pace limits (national, its region's) grow by its places."""
+    for node in (raw["reception"], raw["regions"][loc.region]):
+        if node.get("max_new_places") is not None:
+            node["max_new_places"][0] += loc.places
 
 
 def _apply_placement(raw, sec: PlacementState, d, start, where) -> None:

@@ -101,6 +101,7 @@ PARAM_FIELDS = (
     # reception
     "reception.occupancy_norm",
     "reception.start_awaiting_departure",
+    "reception.start_departure_track",  # values (ret_pre_track); its length is a set (compared)
     "reception.departure_rate_per_month",
     "reception.rejected_stay_share",
     "reception.other_groups.*",  # values; the groups themselves are a set (compared)

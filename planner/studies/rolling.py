@@ -115,6 +115,7 @@ def carry(d, start: Start, m, w: int, before: dict | None) -> dict:
             years[y] = years.get(y, 0.0) + v
         raw["budget"]["spent_by_year_eur"] = years
         raw["placement"]["accelerated_used"] += before["placement"].accelerated_used
+        raw["reception"]["extensions_used"] += before["reception"].extensions_used
     for l in d.instance.locations:
         raw["reception"]["locations"].setdefault(l, {"status": "closed"})
     return parse_sections(raw, f"state at {raw['at']}")
@@ -247,15 +248,9 @@ def _end_value(res: RollingResult, d_real, sections, to: int, trajectory: list, 
 
 
 def replay_prepare(m, trajectory: list, start: int) -> None:
-    """Fix the trajectory's decisions (:func:`replay_fixed`) on the replay model, and lift the
-    production ramp-down rows at the steps' first periods: a start has no ramp-down anchor
-    (the model's ramp down holds for t > 0 only), so the plays were not held to it there."""
+    """Fix the trajectory's decisions (:func:`replay_fixed`) on the replay model (a start anchors
+    the production ramp down at the state's decisions before, so every row of it holds)."""
     fix_all(m, replay_fixed(trajectory, start))
-    for p, _, _, _ in trajectory:
-        t = p - start
-        if t > 0:
-            for k in m.K_ramp_down:
-                m.case_ramp_down_limit[k, t].deactivate()
 
 
 def replay_fixed(trajectory: list, start: int) -> list:
