@@ -140,7 +140,9 @@ def looped() -> dict:
     x appeals (half of its rejections, decided 2 months later, a fifth annulled and back in x's
     stock), a fifth of x's rejections becomes a case of ``d`` after 2 months, ``n`` (granted
     relatives) arrive 3 months after the grant (half in COA), rejected persons start departing 2
-    months after they enter the departure track; decisions before the start (``pre_horizon_decided``),
+    months after they enter the departure track; decisions before the start (``pre_horizon_decided``);
+    an idle pool ``r`` whose staff retrain into ``p`` in 2 months (no coaching, while ``p``'s trainees
+    take coaching hours);
     a national pace of 50 new places a month, and a temporary site closing in February that may be
     extended once, for 3 months."""
     from conftest import merge
@@ -154,7 +156,9 @@ def looped() -> dict:
             "n": {"pool": "p", "inflow": 4, "hours_per_case": 5, "grant_share": 1, "waits_in_coa": False, "grants_need_housing": True,
                   "deadline_months": 3, "pre_horizon_decided": [4, 4, 4], "arrival": {"lag_months": 3, "coa_share": 0.5}},
         },
-        staff_pools={"p": {"start_fte": 4}},
+        staff_pools={"p": {"start_fte": 4, "coaching_hours_per_trainee_year": 300},
+                     "r": {"start_fte": 3, "hours_per_fte_year": 1200, "eur_per_fte_year": 12000,
+                           "retrain_to": {"p": {"months": 2, "max_fte": 1, "eur_per_fte": 100}}}},
         reception={"departure_lag_months": 2, "rejected_stay_share": 0.5, "max_new_places": 50, "max_extensions": 1},
         location_types={"tmp": {"eur_per_place_year": 600, "keep_open_eur_per_place": 5, "extension_months": 3}},
         locations={"temp": {"region": "A", "type": "tmp", "places": 20, "status": "existing", "open_until": "2024-02"}},
@@ -174,7 +178,10 @@ def test_round_trip_with_return_flows(looped_plan, p):
     arrival 3), the departure track within its lag (2 entries) and the ready stock: started at P
     with the plan's decisions of P.. fixed, the plan's periods P.. come back (every table, 1e-6)."""
     d, plan, out = looped_plan
+    assert sum(plan.tables["retraining"].fte) > 0
     start = start_from(d, out, d.grid.labels[p])
+    r = [plan.model.retrain["r", "p", t].value for t in range(p)]
+    assert start.data.instance.staff_pools["p"].start_retraining == pytest.approx(([0.0, 0.0] + r)[-2:], abs=1e-6)  # entry i: from P + i
     cts = start.data.instance.case_types
     x = [plan.model.dec_int["x", t].value + plan.model.dec_out["x", t].value for t in range(p)]
     assert cts["x"].pre_horizon_decided == pytest.approx(([20, 25, 30] + x)[-2:], abs=1e-6)

@@ -221,6 +221,11 @@ class StaffPool(Strict):
     start_trainees: list[NonNeg] = Field(
         default_factory=list, description="Trainees at the start; entry i becomes productive in period i."
     )
+    start_retraining: list[NonNeg] = Field(
+        default_factory=list,
+        description="FTE of other pools retraining into this one at the start (a state's start); entry i becomes productive here in period i. "
+        "Paid as this pool's staff until then, no coaching.",
+    )
     hours_per_fte_year: Positive = Field(description="Productive case hours per productive FTE per year.")
     eur_per_fte_year: NonNeg = Field(description="Cost of one internal FTE (productive or trainee) per year.")
     training_months: NonNeg = Field(0.0, description="A hire of period t is productive from t + training periods.")

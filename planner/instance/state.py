@@ -340,14 +340,7 @@ def _apply_staff(raw, sec: dict, d, start, where) -> None:
     pools = d.instance.staff_pools
     _same_keys(sec, pools, where, "staff pool")
     for p, s in sec.items():
-        n = max(len(s.trainees_by_period), len(s.retraining_by_period))
-        tr = [(s.trainees_by_period[i] if i < len(s.trainees_by_period) else 0.0) + (s.retraining_by_period[i] if i < len(s.retraining_by_period) else 0.0) for i in range(n)]
-        if sum(s.retraining_by_period) > TOL and pools[p].coaching_hours_per_trainee_year > 0:
-            start.warnings.append(
-                f"{where}.{p}.retraining_by_period: {sum(s.retraining_by_period):,.2f} FTE retraining into '{p}' are carried as trainees "
-                "and take coaching hours (the model has no start state for retraining)"
-            )
-        raw["staff_pools"][p].update(start_fte=s.productive_fte, start_trainees=tr)
+        raw["staff_pools"][p].update(start_fte=s.productive_fte, start_trainees=list(s.trainees_by_period), start_retraining=list(s.retraining_by_period))
 
 
 def _label(d, offset: int) -> str:

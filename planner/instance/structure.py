@@ -83,6 +83,7 @@ PARAM_FIELDS = (
     # staff pools
     "staff_pools.*.start_fte",
     "staff_pools.*.start_trainees",
+    "staff_pools.*.start_retraining",  # values (staff_start_retraining); its length is a set (compared)
     "staff_pools.*.hours_per_fte_year",
     "staff_pools.*.eur_per_fte_year",
     "staff_pools.*.attrition_per_month",

@@ -110,6 +110,10 @@ def _staff(v: Values, p: int) -> dict:
                 i = tau + D - p
                 retraining += [0.0] * (i + 1 - len(retraining))
                 retraining[i] += series[tau]
+        for i, x in enumerate(pool.start_retraining):
+            if i >= p:
+                retraining += [0.0] * (i - p + 1 - len(retraining))
+                retraining[i - p] += x
         out[q] = {"productive_fte": v.productive[q][p - 1], "trainees_by_period": trainees, "retraining_by_period": retraining, "external_fte": v.external[q][p - 1]}
     return out
 
