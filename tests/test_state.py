@@ -112,6 +112,8 @@ def _edit(state_path, at, change):
         (lambda s: s["reception"]["locations"]["new"].update(status="preparing", first_use="2024-02"), "states.3.reception.locations.new.first_use"),
         (lambda s: s["budget"].update(spent_eur=5e6), "states.3.budget.spent_eur"),
         (lambda s: s["cases"]["x"].update(stock_by_age=[0.0, 0.0, 500.0]), "states.3.cases.x.stock_by_age"),
+        (lambda s: s["reception"].update(departure_track_by_age=[1.0]), "states.3.reception.departure_track_by_age"),
+        (lambda s: s["cases"]["x"].update(decided_by_age=[-2.0]), "states.3.cases.x.decided_by_age.0"),
     ],
 )
 def test_bad_state(tmp_path, solved, change, field):
@@ -143,13 +145,13 @@ def looped() -> dict:
     months after they enter the departure track; decisions before the start (``pre_horizon_decided``);
     an idle pool ``r`` whose staff retrain into ``p`` in 2 months (no coaching, while ``p``'s trainees
     take coaching hours);
-    a national pace of 50 new places a month, and a temporary site closing in February that may be
+    x's production falls by at most 4 a month, a national pace of 50 new places a month, and a temporary site closing in February that may be
     extended once, for 3 months."""
     from conftest import merge
 
     return merge(rich(), dict(
         case_types={
-            "x": {"appeal": {"share_of_rejections": 0.5, "months": 2, "annulled_share": 0.2},
+            "x": {"appeal": {"share_of_rejections": 0.5, "months": 2, "annulled_share": 0.2}, "max_decision_decrease": 4,
                   "rejections_to": {"d": {"share_of_rejections": 0.2, "lag_months": 2}}, "pre_horizon_decided": [20, 25, 30]},
             "d": {"pool": "p", "inflow": 2, "hours_per_case": 5, "grant_share": 0, "waits_in_coa": True,
                   "grants_need_housing": False, "deadline_months": 3},
@@ -241,3 +243,30 @@ def test_ramp_down_anchor_at_a_start():
     raw["case_types"]["x"]["decisions_before"] = None
     plan = planner.solve(validate_dict(raw), objective="weighted")
     assert ("x", 0) not in plan.model.case_ramp_down_limit and ("x", 1) in plan.model.case_ramp_down_limit
+
+
+def _close_tables(full, part, labels, rel=1e-9):
+    """As :func:`_same_tables`, to 1e-6 or ``rel`` of the value (EUR tables reach 1e9: float noise)."""
+    for name in TABLES:
+        a = full.tables[name]
+        a = a[a.period.isin(labels)].reset_index(drop=True)
+        b = part.tables[name].reset_index(drop=True)
+        num = [c for c in a.columns if a[c].dtype.kind == "f"]
+        assert len(a) == len(b), name
+        assert (np.abs(a[num].values - b[num].values) <= 1e-6 + rel * np.abs(a[num].values)).all(), name
+
+
+@pytest.mark.slow
+def test_round_trip_nl2022_status_quo(tmp_path):
+    """nl-2022 (appeals, rejections to another type, arrivals after a grant, a departure lag,
+    extensions, pace limits, the reacting status quo): simulate the whole horizon, then simulate
+    from its state at 2022-07: the same tables for 2022-07.. (1e-6, or 1e-9 of a value in EUR)."""
+    from planner.check.simulate import simulate
+    from planner.instance.load import load_instance
+
+    d = load_instance("instances/nl-2022.yaml")
+    sq = simulate(d)
+    out = sq.write(tmp_path / "sq")
+    start = start_from(d, out, "2022-07")
+    again = simulate(start.data, prepare=start.fix)
+    _close_tables(sq, again, start.data.horizon_labels)

@@ -16,12 +16,18 @@ arrived in the period just before ``at``.
 
 * ``cases.K``: ``stock_by_age`` (cases left), ``arrivals_by_age`` (cases that arrived, for the FIFO
   deadline window; the stock must be their newest part), ``decisions_per_month_before`` (the
-  production ramp's anchor), ``grants_by_age`` (follow-on types: granted source cases);
+  production ramp's anchor, up and down), ``grants_by_age`` (follow-on types: granted source cases),
+  ``decided_by_age`` (cases decided, over the type's longest return-flow lag: appeals pending and
+  decided, rejections on their way to another type, granted persons yet to arrive);
 * ``staff.P``: ``productive_fte``, ``trainees_by_period`` (entry i: productive from period at+i),
-  ``retraining_by_period`` (entry i: retrained FTE productive in this pool from at+i),
+  ``retraining_by_period`` (entry i: retrained FTE productive in this pool from at+i; paid, not coached),
   ``external_fte`` (the last period's, for information: external staff is a decision per period);
-* ``reception``: ``awaiting_departure`` and per location its ``status``: ``existing``
-  (``open_until``, ``can_keep_open``, ``keep_open``: kept open past its close, its one-off cost
+* ``reception``: ``awaiting_departure`` (rejected persons in COA past the departure lag: the ready
+  stock; appellants and those awaiting another type follow from ``decided_by_age``),
+  ``departure_track_by_age`` (stayers who entered the departure track, within its lag),
+  ``extensions_used`` (extensions decided before ``at`` whose term has begun, against
+  ``max_extensions``) and per location its ``status``: ``existing`` (``open_until`` (an extension
+  running: its end), ``can_keep_open``, ``keep_open``: kept open past its close, its one-off cost
   still to pay), ``candidate`` (not decided), ``preparing`` (decided, ``first_use``), ``open`` (a new
   site in use since ``open_since``, ``min_open_until`` the end of its minimum term), ``closed``;
 * ``placement``: ``waiting_by_age`` per region, ``linked_by_age`` (national, for the FIFO norm
@@ -35,7 +41,11 @@ horizon starts at ``at`` (``periods - offset``, same look-ahead tail), every ser
 ``at``, and
 
     start_stock = sum(stock_by_age),  pre_horizon_inflow = reversed(arrivals_by_age)
-    start_fte = productive_fte,       start_trainees = trainees_by_period (+ retraining_by_period)
+    pre_horizon_decided = reversed(decided_by_age)
+    start_fte = productive_fte,       start_trainees = trainees_by_period
+    start_retraining = retraining_by_period
+    start_awaiting_departure = awaiting_departure,  start_departure_track = reversed(departure_track_by_age)
+    max_extensions -= extensions_used
     start_waiting = sum_r sum(waiting_by_age[r]),  pre_horizon_linked = reversed(linked_by_age)
     budget.total_eur -= spent_eur;    by_year_eur[year] -= spent that year (earlier years dropped)
     accelerated_total -= accelerated_used;  pre_horizon_grants = reversed(grants_by_age)
@@ -43,10 +53,11 @@ horizon starts at ``at`` (``periods - offset``, same look-ahead tail), every ser
 Sites decided before ``at`` keep their terms: a site in preparation becomes a candidate of its own
 type ``TYPE@SITE`` whose lead time is the periods to its first use, an open site one with no lead
 time, no opening cost and the rest of its minimum term; their opening is a fixed decision of the
-start (:attr:`Start.fixed`), as is a decided keep-open. Known approximations (warned): permit
-holders start in every region at its quota share of the national waiting (the model has no
-regional start stock), and retraining in progress is carried as trainees of the receiving pool
-(they take coaching hours the plan did not count).
+start (:attr:`Start.fixed`), as is a decided keep-open. An open carried site's places were first
+used before ``at``: period 0's pace limits (``max_new_places``, national and its region's) grow by
+them. Known approximation (warned): permit holders start in every region at its quota share of the
+national waiting (the model has no regional start stock). A state without ``decided_by_age`` for a
+type with return flows starts with none pending (warned).
 """
 
 from __future__ import annotations

@@ -14,7 +14,12 @@ arrivals ``a`` (the instance's pre-horizon arrivals, then the plan's inflow):
 Trainees: a hire of period tau is productive from tau + L, so at ``p`` entry ``tau + L - p`` of
 ``trainees_by_period``; a start trainee of entry i moves to entry i - p. Retraining of period tau
 arrives at tau + D. A candidate site decided in tau - lead with first use tau is ``preparing``
-while p <= tau and ``open`` (``min_open_until`` = tau + m - 1) while in use.
+while p <= tau and ``open`` (``min_open_until`` = tau + m - 1) while in use. Return flows: the
+decisions of the last ``max(A_k, L_kj, M_k)`` periods (``decided_by_age``), the ready stock
+``ret_ready[p-1]`` (``awaiting_departure``) and the last ``L`` entries of the departure track
+(``departure_track_by_age``); the instance's own pre-horizon values head each history. An
+extension running at ``p`` (kept, its close before ``p - 1``) is an existing site open until
+``min(c + e, T - 1)`` that can no longer be kept, and counts in ``extensions_used``.
 """
 
 from __future__ import annotations
