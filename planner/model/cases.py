@@ -136,29 +136,7 @@ def define(m, d, md) -> None:
 
     m.case_balance = pyo.Constraint(m.K, m.T, rule=balance_rule)
 
-    # production ramp: the monthly rate dec/mu rises by at most R a month, i.e. by R * mu per
-    # period of mu months, so dec[t] - dec[t-1] <= R * mu^2 (a month grid: R)
-    mu = d.grid.months_per_period
-    anchored = set(md.sets["K_ramp_anchored"])
-
-    def ramp_rule(m, k, t):
-        if t > 0:
-            return m.dec_int[k, t] - m.dec_int[k, t - 1] <= m.case_ramp[k] * mu * mu
-        if k in anchored:
-            return m.dec_int[k, 0] - m.case_decisions_before[k] * mu <= m.case_ramp[k] * mu * mu
-        return pyo.Constraint.Skip
-
-    m.case_ramp_limit = pyo.Constraint(m.K_ramp, m.T, rule=ramp_rule)
-    held = set(md.sets["K_ramp_down_anchored"])
-
-    def ramp_down_rule(m, k, t):
-        if t > 0:
-            return m.dec_int[k, t - 1] - m.dec_int[k, t] <= m.case_ramp_down[k] * mu * mu
-        if k in held:
-            return m.case_decisions_before_down[k] * mu - m.dec_int[k, 0] <= m.case_ramp_down[k] * mu * mu
-        return pyo.Constraint.Skip
-
-    m.case_ramp_down_limit = pyo.Constraint(m.K_ramp_down, m.T, rule=ramp_down_rule)
+    _ramps(m, d, md)
 
     m.case_outsourcing_limit = pyo.Constraint(
         m.K, m.T, rule=lambda m, k, t: m.dec_out[k, t] <= m.case_outsourcing_capacity[k, t]
@@ -191,6 +169,34 @@ def define(m, d, md) -> None:
     m.cost_parts["penalties"] = {
         t: sum(m.case_penalty_on[k] * m.case_eur_per_notice[k] * m.case_notices[k, t] for k in K) / COST_UNIT for t in T
     }
+
+
+def _ramps(m, d, md) -> None:
+    """The production ramp up (``K_ramp``) and down (``K_ramp_down``), anchored in period 0 at
+    ``decisions_before`` where the instance gives it."""
+    # production ramp: the monthly rate dec/mu rises by at most R a month, i.e. by R * mu per
+    # period of mu months, so dec[t] - dec[t-1] <= R * mu^2 (a month grid: R)
+    mu = d.grid.months_per_period
+    anchored = set(md.sets["K_ramp_anchored"])
+
+    def ramp_rule(m, k, t):
+        if t > 0:
+            return m.dec_int[k, t] - m.dec_int[k, t - 1] <= m.case_ramp[k] * mu * mu
+        if k in anchored:
+            return m.dec_int[k, 0] - m.case_decisions_before[k] * mu <= m.case_ramp[k] * mu * mu
+        return pyo.Constraint.Skip
+
+    m.case_ramp_limit = pyo.Constraint(m.K_ramp, m.T, rule=ramp_rule)
+    held = set(md.sets["K_ramp_down_anchored"])
+
+    def ramp_down_rule(m, k, t):
+        if t > 0:
+            return m.dec_int[k, t - 1] - m.dec_int[k, t] <= m.case_ramp_down[k] * mu * mu
+        if k in held:
+            return m.case_decisions_before_down[k] * mu - m.dec_int[k, 0] <= m.case_ramp_down[k] * mu * mu
+        return pyo.Constraint.Skip
+
+    m.case_ramp_down_limit = pyo.Constraint(m.K_ramp_down, m.T, rule=ramp_down_rule)
 
 
 def overdue_exact(m, d, k: str) -> list[float]:
