@@ -31,9 +31,10 @@ the periods before are the status quo's on the realised data.
 
 The realised trajectory is also a run folder (``realised/``): the model from the start with every
 decision of the played windows and the end value fixed, so ``planner evaluate`` recounts it from
-its decisions and the realised data, and its objective equals ``J_rolling``. One known gap: a
-start has no anchor for the production ramp *down* (the model holds it for t > 0 only), so a
-type's production may fall faster than its ramp at a re-planning date; the replay lifts those rows.
+its decisions and the realised data, and its objective equals ``J_rolling``: every step's play is
+checked against its window of the replay (:func:`_check_steps`; a difference means a quantity the
+state did not carry). A start anchors the production ramp (up and down) at the decisions of the
+period before, so the replay holds every ramp row.
 """
 
 from __future__ import annotations
