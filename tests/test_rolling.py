@@ -124,6 +124,25 @@ def test_rolling_equals_one_shot_when_the_forecast_is_right():
     assert res.hindsight.kpis["objective"] == pytest.approx(one_shot, rel=1e-6)
 
 
+def test_rolling_equals_one_shot_with_return_flows(tmp_path):
+    """As above on :func:`test_state.looped` (appeals, rejections to another type, arrivals after a
+    grant, a departure lag, retraining, an extension, a pace limit): realised = forecast, every 3
+    months: the rolling objective is the one-shot objective, every step's play is its window of
+    the replay, and ``planner evaluate`` passes the realised trajectory (the ramp down anchored)."""
+    import planner
+    from test_state import looped
+
+    d = validate_dict(looped())
+    res = rolling(d, {"case_types.x.inflow": {}}, every=3, progress=lambda line: None)
+    one_shot = planner.solve(d).kpis["objective"]
+    assert res.objective == pytest.approx(one_shot, rel=1e-6)
+    for s in res.steps:
+        assert s.played_objective == pytest.approx(s.replay_objective, rel=1e-9, abs=1e-9), s.at
+    out = write_rolling(res, tmp_path / "roll", 3, "instance")
+    _, violations, ok = evaluate_run(out / "realised")
+    assert ok, violations
+
+
 def test_rolling_folder_and_evaluate(tmp_path):
     res = rolling(validate_dict(staffing()), REALISED, every=2, progress=lambda line: None)
     out = write_rolling(res, tmp_path / "roll", 2, "instance")
@@ -176,3 +195,8 @@ def test_nl2022_rolling(tmp_path):
     res = rolling(d, read_realised("instances/nl-2022-realised-high.csv", d), every=3, progress=lambda line: None)
     assert len(res.steps) == 8
     assert res.hindsight.kpis["objective"] <= res.objective * (1 + 1e-4)
+    for s in res.steps:  # every step carried its state exactly: its play is the replay's window
+        assert s.played_objective == pytest.approx(s.replay_objective, rel=1e-6, abs=1e-3), s.at
+    out = write_rolling(res, tmp_path / "roll", 3, "instance")
+    _, violations, ok = evaluate_run(out / "realised")
+    assert ok, violations

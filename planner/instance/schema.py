@@ -236,6 +236,11 @@ class StaffPool(Strict):
     start_trainees: list[NonNeg] = Field(
         default_factory=list, description="Trainees at the start; entry i becomes productive in period i."
     )
+    start_retraining: list[NonNeg] = Field(
+        default_factory=list,
+        description="FTE of other pools retraining into this one at the start (a state's start); entry i becomes productive here in period i. "
+        "Paid as this pool's staff until then, no coaching.",
+    )
     hours_per_fte_year: Positive = Field(description="Productive case hours per productive FTE per year.")
     eur_per_fte_year: NonNeg = Field(description="Cost of one internal FTE (productive or trainee) per year.")
     training_months: NonNeg = Field(0.0, description="A hire of period t is productive from t + training periods.")
@@ -288,6 +293,11 @@ class Reception(Strict):
         0.0,
         description="Months from entering the departure track (a rejection not appealed, or a lost appeal) until departures "
         "(departure_rate_per_month) start; until then the person stays in COA. The start stock is past the lag.",
+    )
+    start_departure_track: list[NonNeg] = Field(
+        default_factory=list,
+        description="Rejected persons staying in COA who entered the departure track in the periods before the start, chronological (last = the period "
+        "before the start), still within the departure lag: each is ready to depart departure_lag_months after it entered (a state's start; empty: none).",
     )
     rejected_stay_share: Share = Field(1.0, description="Share of persons entering the departure track who stay in COA until they depart (the rest leave at once, destination unknown).")
     other_groups: dict[str, Series] = Field(default_factory=dict, description="Other occupancy groups in persons per period (e.g. amv).")

@@ -16,12 +16,18 @@ arrived in the period just before ``at``.
 
 * ``cases.K``: ``stock_by_age`` (cases left), ``arrivals_by_age`` (cases that arrived, for the FIFO
   deadline window; the stock must be their newest part), ``decisions_per_month_before`` (the
-  production ramp's anchor), ``grants_by_age`` (follow-on types: granted source cases);
+  production ramp's anchor, up and down), ``grants_by_age`` (follow-on types: granted source cases),
+  ``decided_by_age`` (cases decided, over the type's longest return-flow lag: appeals pending and
+  decided, rejections on their way to another type, granted persons yet to arrive);
 * ``staff.P``: ``productive_fte``, ``trainees_by_period`` (entry i: productive from period at+i),
-  ``retraining_by_period`` (entry i: retrained FTE productive in this pool from at+i),
+  ``retraining_by_period`` (entry i: retrained FTE productive in this pool from at+i; paid, not coached),
   ``external_fte`` (the last period's, for information: external staff is a decision per period);
-* ``reception``: ``awaiting_departure`` and per location its ``status``: ``existing``
-  (``open_until``, ``can_keep_open``, ``keep_open``: kept open past its close, its one-off cost
+* ``reception``: ``awaiting_departure`` (rejected persons in COA past the departure lag: the ready
+  stock; appellants and those awaiting another type follow from ``decided_by_age``),
+  ``departure_track_by_age`` (stayers who entered the departure track, within its lag),
+  ``extensions_used`` (extensions decided before ``at`` whose term has begun, against
+  ``max_extensions``) and per location its ``status``: ``existing`` (``open_until`` (an extension
+  running: its end), ``can_keep_open``, ``keep_open``: kept open past its close, its one-off cost
   still to pay), ``candidate`` (not decided), ``preparing`` (decided, ``first_use``), ``open`` (a new
   site in use since ``open_since``, ``min_open_until`` the end of its minimum term), ``closed``;
 * ``placement``: ``waiting_by_age`` per region, ``linked_by_age`` (national, for the FIFO norm
@@ -38,7 +44,11 @@ horizon starts at ``at`` (``periods - offset``, same look-ahead tail), every ser
 ``at``, and
 
     start_stock = sum(stock_by_age),  pre_horizon_inflow = reversed(arrivals_by_age)
-    start_fte = productive_fte,       start_trainees = trainees_by_period (+ retraining_by_period)
+    pre_horizon_decided = reversed(decided_by_age)
+    start_fte = productive_fte,       start_trainees = trainees_by_period
+    start_retraining = retraining_by_period
+    start_awaiting_departure = awaiting_departure,  start_departure_track = reversed(departure_track_by_age)
+    max_extensions -= extensions_used
     start_waiting = sum_r sum(waiting_by_age[r]),  pre_horizon_linked = reversed(linked_by_age)
     budget.total_eur -= spent_eur;    by_year_eur[year] -= spent that year (earlier years dropped)
     accelerated_total -= accelerated_used;  pre_horizon_grants = reversed(grants_by_age)
@@ -46,10 +56,11 @@ horizon starts at ``at`` (``periods - offset``, same look-ahead tail), every ser
 Sites decided before ``at`` keep their terms: a site in preparation becomes a candidate of its own
 type ``TYPE@SITE`` whose lead time is the periods to its first use, an open site one with no lead
 time, no opening cost and the rest of its minimum term; their opening is a fixed decision of the
-start (:attr:`Start.fixed`), as is a decided keep-open. Known approximations (warned): permit
-holders start in every region at its quota share of the national waiting (the model has no
-regional start stock), and retraining in progress is carried as trainees of the receiving pool
-(they take coaching hours the plan did not count).
+start (:attr:`Start.fixed`), as is a decided keep-open. An open carried site's places were first
+used before ``at``: period 0's pace limits (``max_new_places``, national and its region's) grow by
+them. Known approximation (warned): permit holders start in every region at its quota share of the
+national waiting (the model has no regional start stock). A state without ``decided_by_age`` for a
+type with return flows starts with none pending (warned).
 """
 
 from __future__ import annotations
@@ -84,6 +95,7 @@ class CaseState(_Strict):
     arrivals_by_age: Ages | None = None
     decisions_per_month_before: float | None = Field(None, ge=0)
     grants_by_age: Ages | None = None
+    decided_by_age: Ages | None = None
 
 
 class PoolState(_Strict):
@@ -105,6 +117,8 @@ class LocationState(_Strict):
 
 class ReceptionState(_Strict):
     awaiting_departure: float = Field(ge=0)
+    departure_track_by_age: Ages = Field(default_factory=list)
+    extensions_used: float = Field(0.0, ge=0)
     locations: dict[str, LocationState] = Field(default_factory=dict)
 
 
@@ -317,26 +331,34 @@ def _apply_cases(raw, sec: dict, d, start, where) -> None:
             ct.update(start_stock=stock, pre_horizon_inflow=list(reversed(s.arrivals_by_age)), start_stock_by_age=None)
         else:
             ct.update(start_stock=0.0, pre_horizon_inflow=None, start_stock_by_age=list(s.stock_by_age))
-        if cts[k].max_decision_increase is not None and s.decisions_per_month_before is not None:
+        ramped = cts[k].max_decision_increase is not None or cts[k].max_decision_decrease is not None
+        if ramped and s.decisions_per_month_before is not None:
             ct["decisions_before"] = s.decisions_per_month_before
+        _apply_decided(ct, s, cts[k], f"{where}.{k}", start)
         if cts[k].follow_on is not None:
             if s.grants_by_age is None:
                 raise InputError(f"{where}.{k}.grants_by_age", "required for a case type with follow_on (granted source cases by age)")
             ct["follow_on"]["pre_horizon_grants"] = list(reversed(s.grants_by_age))
 
 
+def _apply_decided(ct: dict, s: CaseState, spec, where: str, start) -> None:
+    """The decision history (``pre_horizon_decided``) the return flows of the first periods read."""
+    if s.decided_by_age is not None:
+        ct["pre_horizon_decided"] = list(reversed(s.decided_by_age))
+        return
+    ct["pre_horizon_decided"] = []
+    if spec.appeal is not None or spec.rejections_to or spec.arrival is not None:
+        start.warnings.append(
+            f"{where}.decided_by_age: not given, so no appeal, rejection or arrival of a decision before the state returns "
+            "(give the decisions per period before it, newest first)"
+        )
+
+
 def _apply_staff(raw, sec: dict, d, start, where) -> None:
     pools = d.instance.staff_pools
     _same_keys(sec, pools, where, "staff pool")
     for p, s in sec.items():
-        n = max(len(s.trainees_by_period), len(s.retraining_by_period))
-        tr = [(s.trainees_by_period[i] if i < len(s.trainees_by_period) else 0.0) + (s.retraining_by_period[i] if i < len(s.retraining_by_period) else 0.0) for i in range(n)]
-        if sum(s.retraining_by_period) > TOL and pools[p].coaching_hours_per_trainee_year > 0:
-            start.warnings.append(
-                f"{where}.{p}.retraining_by_period: {sum(s.retraining_by_period):,.2f} FTE retraining into '{p}' are carried as trainees "
-                "and take coaching hours (the model has no start state for retraining)"
-            )
-        raw["staff_pools"][p].update(start_fte=s.productive_fte, start_trainees=tr)
+        raw["staff_pools"][p].update(start_fte=s.productive_fte, start_trainees=list(s.trainees_by_period), start_retraining=list(s.retraining_by_period))
 
 
 def _label(d, offset: int) -> str:
@@ -354,7 +376,19 @@ def _offset_in(d, label: str, at_offset: int, field: str) -> int:
 
 
 def _apply_reception(raw, sec: ReceptionState, d, start, where) -> None:
-    raw["reception"]["start_awaiting_departure"] = sec.awaiting_departure
+    rec = raw["reception"]
+    rec["start_awaiting_departure"] = sec.awaiting_departure
+    if len(sec.departure_track_by_age) > d.departure_lag():
+        raise InputError(f"{where}.departure_track_by_age", f"expected at most {d.departure_lag()} entries (the departure lag in periods); older entries are ready (awaiting_departure)")
+    rec["start_departure_track"] = list(reversed(sec.departure_track_by_age))
+    if rec.get("max_extensions") is not None:
+        if sec.extensions_used > rec["max_extensions"] + TOL:
+            raise InputError(f"{where}.extensions_used", f"more than the instance's reception.max_extensions ({rec['max_extensions']:g})")
+        rec["max_extensions"] = max(0.0, rec["max_extensions"] - sec.extensions_used)
+    _apply_locations(raw, sec, d, start, where)
+
+
+def _apply_locations(raw, sec: ReceptionState, d, start, where) -> None:
     locs = d.instance.locations
     _same_keys(sec.locations, locs, f"{where}.locations", "location")
     p = start.offset
@@ -386,11 +420,20 @@ def _apply_reception(raw, sec: ReceptionState, d, start, where) -> None:
                     raise InputError(f"{field_}", f"an open site needs open_since before {start.at} and min_open_until not before it")
                 f = 0
                 lt.update(lead_months=0.0, opening_eur_per_place=0.0, min_open_months=max(1, end + 1) / ppm)
+                _pace_exempt(raw, loc)
             own = f"{loc.type}@{l}"
             raw["location_types"][own] = lt
             node.update(type=own, status="candidate", open_until=None)
             start.carried_sites[l] = own
             start.fixed.append(("start", (l, f), 1))
+
+
+def _pace_exempt(raw, loc) -> None:
+    """An open carried site's opening is fixed in period 0 of the start, but its places were first
+    used before the state: period 0's pace limits (national, its region's) grow by its places."""
+    for node in (raw["reception"], raw["regions"][loc.region]):
+        if node.get("max_new_places") is not None:
+            node["max_new_places"][0] += loc.places
 
 
 def _apply_placement(raw, sec: PlacementState, d, start, where) -> None:

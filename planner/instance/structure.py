@@ -85,6 +85,7 @@ PARAM_FIELDS = (
     # staff pools
     "staff_pools.*.start_fte",
     "staff_pools.*.start_trainees",
+    "staff_pools.*.start_retraining",  # values (staff_start_retraining); its length is a set (compared)
     "staff_pools.*.hours_per_fte_year",
     "staff_pools.*.eur_per_fte_year",
     "staff_pools.*.attrition_per_month",
@@ -103,6 +104,7 @@ PARAM_FIELDS = (
     # reception
     "reception.occupancy_norm",
     "reception.start_awaiting_departure",
+    "reception.start_departure_track",  # values (ret_pre_track); its length is a set (compared)
     "reception.departure_rate_per_month",
     "reception.rejected_stay_share",
     "reception.other_groups.*",  # values; the groups themselves are a set (compared)

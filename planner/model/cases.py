@@ -17,8 +17,12 @@ outsourced decisions, ``stock`` (end of period), ``overdue`` (cases past the dea
 The ramp ``R_k`` (``max_decision_increase``) is in decisions per month per month; a period of
 ``mu`` months raises the monthly rate by at most ``R_k * mu``, i.e. the period's decisions by
 ``R_k * mu^2``. Period 0 is limited against ``decisions_before * mu`` when the instance gives it.
-The ramp down ``S_k`` (``max_decision_decrease``) holds for ``t > 0`` only, so zero production
-is always feasible: a plan that lets a type's stock run dry must have slowed it down in time.
+The ramp down ``S_k`` (``max_decision_decrease``) holds for ``t > 0`` and, when the instance gives
+``decisions_before`` (a start from a plan's state does), in period 0 against it:
+``decisions_before * mu - dec_int[k,0] <= S_k * mu^2``. Without the anchor zero production is
+feasible in period 0; a plan that lets a type's stock run dry must have slowed it down in time, and
+a start whose stock and inflow cannot feed the anchored production is infeasible (the diagnosis
+names the ramp-down row).
 
 ``arrivals[k,tau]`` is ``inflow_total`` inside the horizon and, before it, what arrived in the
 period of age ``-1 - tau`` (the pre-horizon inflow; the stock holds the newest arrivals, FIFO). The overdue variable carries a positive objective weight, so at the optimum
@@ -76,6 +80,8 @@ def data(d, md) -> None:
     md.param("case_decisions_before", ("K_ramp_anchored",), {k: cts[k].decisions_before for k in anchored})
     down = md.set("K_ramp_down", [k for k in K if cts[k].max_decision_decrease is not None])
     md.param("case_ramp_down", ("K_ramp_down",), {k: cts[k].max_decision_decrease for k in down})
+    held = md.set("K_ramp_down_anchored", [k for k in down if cts[k].decisions_before is not None])
+    md.param("case_decisions_before_down", ("K_ramp_down_anchored",), {k: cts[k].decisions_before for k in held})
 
     follow = md.set("K_follow", [k for k in K if cts[k].follow_on is not None])
     md.param("case_follow_share", ("K_follow",), {k: cts[k].follow_on.share_of_grants for k in follow})
@@ -130,24 +136,7 @@ def define(m, d, md) -> None:
 
     m.case_balance = pyo.Constraint(m.K, m.T, rule=balance_rule)
 
-    # production ramp: the monthly rate dec/mu rises by at most R a month, i.e. by R * mu per
-    # period of mu months, so dec[t] - dec[t-1] <= R * mu^2 (a month grid: R)
-    mu = d.grid.months_per_period
-    anchored = set(md.sets["K_ramp_anchored"])
-
-    def ramp_rule(m, k, t):
-        if t > 0:
-            return m.dec_int[k, t] - m.dec_int[k, t - 1] <= m.case_ramp[k] * mu * mu
-        if k in anchored:
-            return m.dec_int[k, 0] - m.case_decisions_before[k] * mu <= m.case_ramp[k] * mu * mu
-        return pyo.Constraint.Skip
-
-    m.case_ramp_limit = pyo.Constraint(m.K_ramp, m.T, rule=ramp_rule)
-    m.case_ramp_down_limit = pyo.Constraint(
-        m.K_ramp_down,
-        [t for t in T if t > 0],
-        rule=lambda m, k, t: m.dec_int[k, t - 1] - m.dec_int[k, t] <= m.case_ramp_down[k] * mu * mu,
-    )
+    _ramps(m, d, md)
 
     m.case_outsourcing_limit = pyo.Constraint(
         m.K, m.T, rule=lambda m, k, t: m.dec_out[k, t] <= m.case_outsourcing_capacity[k, t]
@@ -180,6 +169,34 @@ def define(m, d, md) -> None:
     m.cost_parts["penalties"] = {
         t: sum(m.case_penalty_on[k] * m.case_eur_per_notice[k] * m.case_notices[k, t] for k in K) / COST_UNIT for t in T
     }
+
+
+def _ramps(m, d, md) -> None:
+    """The production ramp up (``K_ramp``) and down (``K_ramp_down``), anchored in period 0 at
+    ``decisions_before`` where the instance gives it."""
+    # production ramp: the monthly rate dec/mu rises by at most R a month, i.e. by R * mu per
+    # period of mu months, so dec[t] - dec[t-1] <= R * mu^2 (a month grid: R)
+    mu = d.grid.months_per_period
+    anchored = set(md.sets["K_ramp_anchored"])
+
+    def ramp_rule(m, k, t):
+        if t > 0:
+            return m.dec_int[k, t] - m.dec_int[k, t - 1] <= m.case_ramp[k] * mu * mu
+        if k in anchored:
+            return m.dec_int[k, 0] - m.case_decisions_before[k] * mu <= m.case_ramp[k] * mu * mu
+        return pyo.Constraint.Skip
+
+    m.case_ramp_limit = pyo.Constraint(m.K_ramp, m.T, rule=ramp_rule)
+    held = set(md.sets["K_ramp_down_anchored"])
+
+    def ramp_down_rule(m, k, t):
+        if t > 0:
+            return m.dec_int[k, t - 1] - m.dec_int[k, t] <= m.case_ramp_down[k] * mu * mu
+        if k in held:
+            return m.case_decisions_before_down[k] * mu - m.dec_int[k, 0] <= m.case_ramp_down[k] * mu * mu
+        return pyo.Constraint.Skip
+
+    m.case_ramp_down_limit = pyo.Constraint(m.K_ramp_down, m.T, rule=ramp_down_rule)
 
 
 def overdue_exact(m, d, k: str) -> list[float]:

@@ -71,6 +71,7 @@ the departure lag and ``dep`` the per-period departure rate:
     left[t]         = (1 - s)/s * enter[t]                            (leave at once, destination unknown)
     track[t]        = sum_{tau = t-L+1..t} enter[tau]                 (in COA, within the lag)
     ready[t]        = (1 - dep) ready[t-1] + enter[t - L]             (ready[-1] = start_awaiting_departure)
+    enter[tau < 0]  = reception.start_departure_track (chronological; 0 before it: a state's start)
     departures[t]   = dep * ready[t-1]
     awaiting[t]     = ready[t] + track[t] + sum_{k waits in COA} p_k (pending[k,t] + sum_j in_lag[k,j,t])
 
@@ -111,6 +112,10 @@ def data(d, md) -> None:
     pre = {(k, t): d.pre_decided(k, t) for k in K for t in range(-len(cts[k].pre_horizon_decided), 0)}
     md.set("ret_pre_index", pre, dimen=2)
     md.param("ret_pre_decided", ("ret_pre_index",), pre)
+    track = d.instance.reception.start_departure_track
+    before = {t - len(track): v for t, v in enumerate(track)}
+    md.set("ret_pre_track_index", before)
+    md.param("ret_pre_track", ("ret_pre_track_index",), before)
     court_data(d, md)
 
 
@@ -278,7 +283,7 @@ def define(m, d, md) -> None:
 
     m.ret_track_all = pyo.Expression(m.T, rule=enter_rule, doc="persons reaching the departure track (before the stay share)")
     m.ret_track_enter = pyo.Expression(m.T, rule=lambda m, t: m.rec_stay_share * m.ret_track_all[t])
-    m.ret_track_lag = pyo.Expression(m.T, rule=lambda m, t: sum(m.ret_track_enter[tau] for tau in range(max(0, t - L + 1), t + 1)))
+    m.ret_track_lag = pyo.Expression(m.T, rule=lambda m, t: sum(track_enter_at(m, tau) for tau in range(t - L + 1, t + 1)))
     m.ret_awaiting_other = pyo.Expression(
         m.T, rule=lambda m, t: m.ret_track_lag[t] + m.ret_pending_coa[t] + m.ret_in_lag_coa[t],
         doc="rejected persons in COA not (yet) ready to depart: departure lag, appeal, awaiting another procedure",
@@ -297,6 +302,14 @@ def define(m, d, md) -> None:
     m.ret_arrived_direct = pyo.Expression(m.T, rule=lambda m, t: arrived(t, False))
 
 
+def track_enter_at(m, t):
+    """Stayers entering the departure track in period ``t`` (before the start:
+    ``reception.start_departure_track``; 0 earlier)."""
+    if t >= 0:
+        return m.ret_track_enter[t]
+    return m.ret_pre_track[t] if t in m.ret_pre_track_index else 0.0
+
+
 def departure_ready(m, t):
     """Persons in COA on the departure track past the lag (``t = -1``: the start stock)."""
     return m.rec_start_awaiting if t < 0 else m.ret_ready[t]
@@ -309,7 +322,7 @@ def define_ready(m) -> None:
     m.ret_ready = pyo.Var(m.T, within=pyo.NonNegativeReals, doc="rejected persons in COA past the departure lag")
 
     def rule(m, t):
-        entering = m.ret_track_enter[t - L] if t - L >= 0 else 0.0
+        entering = track_enter_at(m, t - L)
         return m.ret_ready[t] == (1 - m.rec_departure) * departure_ready(m, t - 1) + entering
 
     m.ret_ready_balance = pyo.Constraint(m.T, rule=rule)

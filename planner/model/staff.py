@@ -15,10 +15,11 @@ period, ``start_tr[p,i]`` the start trainees that become productive in period ``
 
 Retraining (pairs ``(p, q)`` of ``retrain_to``, delay ``D_pq`` periods): ``retrain[p,q,t]``
 productive FTE of pool p start retraining in t and are productive in q from ``t + D_pq``; in
-between they produce nothing and are paid as q's staff (``retraining[q,t]``, no coaching):
+between they produce nothing and are paid as q's staff (``retraining[q,t]``, no coaching; those
+retraining at the start, ``start_retraining[q,i]``, arrive in i):
 
     productive[p,t] = ... - sum_q retrain[p,q,t] + sum_o retrain[o,p,t-D_op]
-    retraining[q,t] = sum_o sum_{tau = t-D_oq+1 .. t} retrain[o,q,tau]
+    retraining[q,t] = sum_o sum_{tau = t-D_oq+1 .. t} retrain[o,q,tau] + sum_{i > t} start_retraining[q,i]
     retrain[p,q,t] <= retrain_max[p,q,t];  cost: eur_per_fte_pq * retrain (one-off) + salaries
     sum_{k of pool p} (hours[k,t] * dec_int[k,t] + out_hours_k * dec_out[k,t]) + notice hours[p,t] <= hours[p,t]
                        (an outsourced case still takes out_hours_k IND hours: the final decision)
@@ -59,6 +60,9 @@ def data(d, md) -> None:
     start_tr = {(p, i): v for p in P for i, v in enumerate(pools[p].start_trainees)}
     md.set("staff_start_trainee_index", start_tr, dimen=2)
     md.param("staff_start_trainees", ("staff_start_trainee_index",), start_tr)
+    start_re = {(p, i): v for p in P for i, v in enumerate(pools[p].start_retraining)}
+    md.set("staff_start_retraining_index", start_re, dimen=2)
+    md.param("staff_start_retraining", ("staff_start_retraining_index",), start_re)
 
     pairs = md.set("PQ", [(p, q) for p in P for q in pools[p].retrain_to], dimen=2)
     retrain_max = {}
@@ -96,12 +100,13 @@ def define(m, d, md) -> None:
         arrive = sum(m.retrain[a, b, t - delay[a, b]] for a, b in pairs if b == p and t - delay[a, b] >= 0)
         return arrive - out
 
+    start_re = md.params["staff_start_retraining"][1]
     m.retraining = pyo.Expression(
         m.P,
         m.T,
         rule=lambda m, q, t: sum(
             m.retrain[a, b, tau] for a, b in pairs if b == q for tau in range(max(0, t - delay[a, b] + 1), t + 1)
-        ),
+        ) + sum(m.staff_start_retraining[p, i] for (p, i) in start_re if p == q and i > t),
     )
     m.staff_hire_limit = pyo.Constraint(m.P, m.T, rule=lambda m, p, t: m.hires[p, t] <= m.staff_max_hires[p, t])
     m.staff_external_limit = pyo.Constraint(
@@ -115,6 +120,8 @@ def define(m, d, md) -> None:
         prev = m.productive[p, t - 1] if t > 0 else m.staff_start_fte[p]
         src = t - d.training_periods(p)
         graduates = (m.hires[p, src] if src >= 0 else 0.0) + start_trainee(p, t)
+        if (p, t) in start_re:
+            graduates = graduates + m.staff_start_retraining[p, t]
         return m.productive[p, t] == (1 - m.staff_attrition[p]) * prev + graduates + moved(p, t)
 
     m.staff_pipeline = pyo.Constraint(m.P, m.T, rule=pipeline_rule)

@@ -14,7 +14,12 @@ arrivals ``a`` (the instance's pre-horizon arrivals, then the plan's inflow):
 Trainees: a hire of period tau is productive from tau + L, so at ``p`` entry ``tau + L - p`` of
 ``trainees_by_period``; a start trainee of entry i moves to entry i - p. Retraining of period tau
 arrives at tau + D. A candidate site decided in tau - lead with first use tau is ``preparing``
-while p <= tau and ``open`` (``min_open_until`` = tau + m - 1) while in use.
+while p <= tau and ``open`` (``min_open_until`` = tau + m - 1) while in use. Return flows: the
+decisions of the last ``max(A_k, L_kj, M_k)`` periods (``decided_by_age``), the ready stock
+``ret_ready[p-1]`` (``awaiting_departure``) and the last ``L`` entries of the departure track
+(``departure_track_by_age``); the instance's own pre-horizon values head each history. An
+extension running at ``p`` (kept, its close before ``p - 1``) is an existing site open until
+``min(c + e, T - 1)`` that can no longer be kept, and counts in ``extensions_used``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from planner.instance.state import FORMAT, VERSION
 from planner.instance.timegrid import make_grid
 from planner.model.chain import series as chain_series
 from planner.model.common import COST_UNIT, val
+from planner.model.reception import extension_last
 
 
 class Values:
@@ -45,6 +51,8 @@ class Values:
         self.external = {p: [val(m.external[p, t]) for t in T] for p in P}
         self.retrain = {(p, q): [val(m.retrain[p, q, t]) for t in T] for p, q in m.PQ}
         self.awaiting = [val(m.awaiting[t]) for t in T]
+        self.ready = [val(m.ret_ready[t]) for t in T]
+        self.track_enter = [val(m.ret_track_enter[t]) for t in T]
         self.waiting = {r: [val(m.waiting[r, t]) for t in T] for r in R}
         self.new_ph = [val(m.place_new_permit_holders[t]) for t in T]
         self.accelerated = [sum(val(m.accelerated[r, t]) for r in R) for t in T]
@@ -76,6 +84,10 @@ def _cases(v: Values, p: int) -> dict:
             "arrivals_by_age": list(reversed(history)),
             "decisions_per_month_before": v.dec_int[k][p - 1] / mu,
         }
+        lags = [d.appeal_periods(k)] if ct.appeal is not None else []
+        lags += [d.rejections_to_lag(k, j) for j in ct.rejections_to] + ([d.arrival_lag(k)] if ct.arrival is not None else [])
+        decided = list(ct.pre_horizon_decided) + v.decided[k][:p]
+        sec["decided_by_age"] = list(reversed(decided))[: max(lags, default=0)]
         if ct.follow_on is not None:
             grants = list(ct.follow_on.pre_horizon_grants) + [sum(v.granted[s][t] for s in ct.follow_on.source_types) for t in range(p)]
             sec["grants_by_age"] = list(reversed(grants))
@@ -104,6 +116,10 @@ def _staff(v: Values, p: int) -> dict:
                 i = tau + D - p
                 retraining += [0.0] * (i + 1 - len(retraining))
                 retraining[i] += series[tau]
+        for i, x in enumerate(pool.start_retraining):
+            if i >= p:
+                retraining += [0.0] * (i - p + 1 - len(retraining))
+                retraining[i - p] += x
         out[q] = {"productive_fte": v.productive[q][p - 1], "trainees_by_period": trainees, "retraining_by_period": retraining, "external_fte": v.external[q][p - 1]}
     return out
 
@@ -113,8 +129,9 @@ def _location(v: Values, l: str, loc, p: int) -> dict:
     if loc.status == "existing":
         last = d.existing_last_period(l)
         kept = v.keep.get(l, False)
-        if kept and last + 1 < p:
-            return {"status": "existing", "open_until": None, "can_keep_open": False, "keep_open": False}
+        if kept and last + 1 < p:  # the extension runs: open until its end (the model's end: through)
+            end = extension_last(d, l)
+            return {"status": "existing", "open_until": None if end >= d.grid.T - 1 else label(d, end), "can_keep_open": False, "keep_open": False}
         if not kept and last + 1 < p:
             return {"status": "existing", "open_until": loc.open_until, "can_keep_open": False, "keep_open": False}
         return {"status": "existing", "open_until": loc.open_until, "can_keep_open": loc.can_keep_open, "keep_open": kept}
@@ -129,8 +146,16 @@ def _location(v: Values, l: str, loc, p: int) -> dict:
 
 
 def _reception(v: Values, p: int) -> dict:
-    locs = v.d.instance.locations
-    return {"awaiting_departure": v.awaiting[p - 1], "locations": {l: _location(v, l, loc, p) for l, loc in locs.items()}}
+    d = v.d
+    locs = d.instance.locations
+    track = list(d.instance.reception.start_departure_track) + v.track_enter[:p]
+    used = sum(1 for l, kept in v.keep.items() if kept and d.existing_last_period(l) + 1 < p)
+    return {
+        "awaiting_departure": v.ready[p - 1],
+        "departure_track_by_age": list(reversed(track))[: d.departure_lag()],
+        "extensions_used": float(used),
+        "locations": {l: _location(v, l, loc, p) for l, loc in locs.items()},
+    }
 
 
 def _placement(v: Values, p: int) -> dict:

@@ -54,6 +54,7 @@ def steps_table(res) -> pd.DataFrame:
                 "places_opened": float(tot.get("open_location", 0.0)),
                 "plan_objective": s.plan_objective,
                 "played_objective": s.played_objective,
+                "replay_objective": s.replay_objective,
                 "seconds": round(s.seconds, 1),
             }
         )

@@ -18,7 +18,7 @@ notices, if they apply).
 
 Violations: negative decisions, outsourced cases over the outsourcing capacity, a rise of
 internal decisions falling by more than ``max_decision_decrease * mu^2`` from one period to the
-next (from the second period on), internal decisions over ``max_decision_increase * mu^2`` (from ``decisions_before * mu`` in
+next (from the second period on; in period 0 from ``decisions_before * mu`` when given), internal decisions over ``max_decision_increase * mu^2`` (from ``decisions_before * mu`` in
 period 0 when given), decisions beyond the stock available; the run's court decisions against the
 courts' rule (:func:`planner.check.recount.returns.check_courts`).
 """
@@ -67,9 +67,10 @@ def check_decisions(d: InstanceData, dec: Decisions, viol: Violations) -> None:
                 if previous is not None:
                     viol.check(dec_int[t] - previous, ramp * mu * mu, f"rise of internal decisions {k} {labels[t]} (max_decision_increase)")
         down = cts[k].max_decision_decrease
-        if down is not None:  # from the second period on: the monthly rate falls by at most down a month
-            for t in range(1, T):
-                viol.check(dec_int[t - 1] - dec_int[t], down * mu * mu, f"fall of internal decisions {k} {labels[t]} (max_decision_decrease)")
+        if down is not None:  # the monthly rate falls by at most down a month (period 0: from decisions_before, when given)
+            for t in range(0 if cts[k].decisions_before is not None else 1, T):
+                previous = dec_int[t - 1] if t > 0 else cts[k].decisions_before * mu
+                viol.check(previous - dec_int[t], down * mu * mu, f"fall of internal decisions {k} {labels[t]} (max_decision_decrease)")
 
 
 def inflow_series(d: InstanceData, k: str, grant: dict, decided: dict) -> np.ndarray:

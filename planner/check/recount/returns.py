@@ -12,7 +12,8 @@ decided[k,t]`` (before the start: ``pre_horizon_decided``), in cases, persons ``
 
 The departure track: of the persons reaching it, the stay share ``s`` stays in COA, the rest leaves
 at once. A stayer is in the lag during ``t .. t+L-1`` and ready from ``t + L``; the ready stock
-loses ``dep`` of itself each period (start: ``start_awaiting_departure``, ready)::
+loses ``dep`` of itself each period (start: ``start_awaiting_departure``, ready; stayers who entered
+before the start: ``start_departure_track``)::
 
     ready[t]     = (1 - dep) ready[t-1] + s track[t - L]
     awaiting[t]  = ready[t] + s sum_{tau = t-L+1..t} track[tau] + appellants and senders in COA
@@ -205,10 +206,12 @@ def awaiting(d: InstanceData, f: Flows) -> tuple[np.ndarray, np.ndarray, np.ndar
     rec, T = d.instance.reception, d.grid.T
     s, L = rec.rejected_stay_share, d.departure_lag()
     dep = d.per_period_rate(rec.departure_rate_per_month)
+    pre = list(rec.start_departure_track)  # stayers who entered before the start (a state's start)
+    enter = lambda t: s * f.track[t] if t >= 0 else (pre[len(pre) + t] if len(pre) + t >= 0 else 0.0)  # noqa: E731
     in_lag = np.zeros(T)
-    for t in range(T):
-        _add_window(in_lag, t, L, s * f.track[t])
+    for t in range(-len(pre), T):
+        _add_window(in_lag, t, L, enter(t))
     ready, prev = np.zeros(T), rec.start_awaiting_departure
     for t in range(T):
-        ready[t] = prev = (1 - dep) * prev + (s * f.track[t - L] if t - L >= 0 else 0.0)
+        ready[t] = prev = (1 - dep) * prev + enter(t - L)
     return ready + in_lag + f.pending_coa + f.in_lag_coa, ready, in_lag

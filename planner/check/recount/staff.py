@@ -90,6 +90,11 @@ def retraining_flows(d: InstanceData, dec: Decisions, viol: Violations) -> tuple
             if t + D < T:
                 moved[q][t + D] += r[t]
             transit[q][t : t + D] += r[t]
+    for q, pool in pools.items():  # retraining at the start (a state's start): productive in q from period i
+        for i, x in enumerate(pool.start_retraining):
+            transit[q][: min(i, T)] += x
+            if i < T:
+                moved[q][i] += x
     return moved, transit
 
 
