@@ -24,7 +24,7 @@ import pyomo.environ as pyo
 
 from planner.instance.load import load_instance
 from planner.instance.uncertainty import sample_scenarios
-from planner.model.stages import first_stage, relax_recourse
+from planner.model.stages import first_stage
 from planner.solver.extensive import build_extensive, solve_extensive
 
 ROOT = Path(__file__).resolve().parent.parent
