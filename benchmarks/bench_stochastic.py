@@ -1,6 +1,7 @@
 """How the two-stage stochastic solve grows with the scenarios on nl-2022, and mpi-sppy against it.
 
     python benchmarks/bench_stochastic.py [--scenarios 1 5 10] [--sppy 10] [--processes 2]
+                                          [--iterations K] [--reference RP]
                                           [--integer-recourse] [--time-limit S]
 
 For each scenario count N: the extensive form of N scenarios (seed 0, first stage a quarter,
@@ -43,13 +44,13 @@ def extensive(d, n: int, integer_recourse: bool, time_limit) -> dict:
             "gap": info.mip_gap, "rp": info.objective}
 
 
-def sppy(d, n: int, processes: int, integer_recourse: bool) -> dict:
+def sppy(d, n: int, processes: int, integer_recourse: bool, iterations=None) -> dict:
     """Progressive hedging on ``processes`` processes, then its first stage per scenario (RP only)."""
     from planner.studies.sppy import run_ph
     from planner.studies.stochastic import _solve_fixed
 
     t0 = time.perf_counter()
-    ph = run_ph(d, n, 0, PERIODS, processes, integer_recourse=integer_recourse)
+    ph = run_ph(d, n, 0, PERIODS, processes, iterations, integer_recourse=integer_recourse)
     ph_wall = time.perf_counter() - t0
     t0 = time.perf_counter()
     scenarios = sample_scenarios(d, n, 0)
@@ -72,20 +73,23 @@ def main() -> None:
     ap.add_argument("--scenarios", type=int, nargs="*", default=[1, 5, 10])
     ap.add_argument("--sppy", type=int, help="also mpi-sppy on this many scenarios (its extensive form among --scenarios or solved here)")
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--iterations", type=int, help="with --sppy: PH iteration limit (default mpi-sppy's 50 of planner.studies.sppy)")
+    ap.add_argument("--reference", type=float, help="with --sppy: the extensive form's RP for --sppy N, known from an earlier run (skips its solve)")
     ap.add_argument("--integer-recourse", action="store_true")
     ap.add_argument("--time-limit", type=float)
     args = ap.parse_args()
     d = load_instance(ROOT / "instances" / "nl-2022.yaml")
     print(f"load average {os.getloadavg()[0]:.2f}; recourse {'integer' if args.integer_recourse else 'relaxed'}", flush=True)
     found = {}
-    for n in sorted(set(args.scenarios + ([args.sppy] if args.sppy else []))):
+    todo = set(args.scenarios) | ({args.sppy} if args.sppy and args.reference is None else set())
+    for n in sorted(todo):
         r = extensive(d, n, args.integer_recourse, args.time_limit)
         found[n] = r
         print(f"extensive form {n:>3} scenarios: build {r['build']:6.1f} s, HiGHS {r['solve']:7.1f} s, {r['binaries']:>6} binaries, "
               f"{r['status']} (gap {r['gap'] or 0:.1e}), RP {r['rp']:,.2f}; load {os.getloadavg()[0]:.2f}", flush=True)
     if args.sppy:
-        s = sppy(d, args.sppy, args.processes, args.integer_recourse)
-        ef = found[args.sppy]
+        s = sppy(d, args.sppy, args.processes, args.integer_recourse, args.iterations)
+        ef = found.get(args.sppy) or {"rp": args.reference, "build": float("nan"), "solve": float("nan")}
         print(f"mpi-sppy {args.sppy} scenarios on {args.processes} processes: PH {s['ph_wall']:.1f} s wall ({s['iterations']} iterations, "
               f"convergence {s['convergence']:.1e}), evaluating its first stage {s['evaluate']:.1f} s; RP {s['rp']:,.2f} against the "
               f"extensive form's {ef['rp']:,.2f} ({(s['rp'] - ef['rp']) / ef['rp']:+.3%}); extensive form {ef['build'] + ef['solve']:.1f} s; "
