@@ -300,6 +300,7 @@ def _stochastic(args) -> int:
     kwargs = dict(
         n=args.scenarios, seed=args.seed, periods=args.first_stage, cvar_alpha=args.cvar, cvar_weight=args.cvar_weight or 0.0,
         out_of_sample=args.out_of_sample, out_of_sample_seed=args.out_of_sample_seed, time_limit=args.time_limit, mip_gap=args.mip_gap,
+        integer_recourse=args.integer_recourse,
     )
     if args.engine == "mpi-sppy":
         from planner.studies.sppy import run_sppy
@@ -459,6 +460,7 @@ def _stochastic_options(s) -> None:
     g.add_argument("--cvar-weight", type=_positive, metavar="W", help="with --cvar: objective units per person-night of the CVaR")
     g.add_argument("--out-of-sample", type=_count, default=100, metavar="M", help="with --scenarios: evaluate both first stages on M fresh scenarios (default 100; 0 skips)")
     g.add_argument("--out-of-sample-seed", type=int, metavar="S", help="the fresh scenarios' seed (default --seed + 1)")
+    g.add_argument("--integer-recourse", action="store_true", help="with --scenarios: keep the later periods' site decisions binary (default: relaxed to [0, 1], the first stage integer)")
     g.add_argument("--engine", choices=["extensive", "mpi-sppy"], default="extensive", help="extensive form in HiGHS (default) or progressive hedging with mpi-sppy over MPI")
     g.add_argument("--processes", type=_whole, default=2, metavar="K", help="with --engine mpi-sppy: MPI processes (mpiexec -n K)")
 

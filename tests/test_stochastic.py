@@ -74,6 +74,36 @@ def test_site_hand_values():
     assert [p.kpis["locations_opened"] for p in r.plans] == [1, 1]
 
 
+def test_relaxed_recourse_hand_values():
+    """The site decided in the recourse: three months (Jan, Feb, Mar 2024), inflow 0, 0 and 50 x
+    factor (low 0, high 100 in March), first stage January; the site (lead time 1 month) for
+    March is decided in February, after the first stage.
+
+    * integer recourse (``integer_recourse=True``): high opens the whole site in February
+      (100 x EUR 5,000 = 500 < 50 unsheltered x 31 nights = 1,550), low nothing:
+      RP = 1/2 x 500 = 250;
+    * relaxed recourse (the default): high opens half of it (``start = 0.5``: 50 places for half
+      the cost, 250), low nothing: RP = 125 (the relaxation's error: 125);
+    * either way the first stage (January) decides nothing that differs, so EEV = WS = RP:
+      VSS = EVPI = 0.
+    """
+    raw = site_instance()
+    raw["horizon"]["periods"] = 3
+    raw["case_types"]["x"]["inflow"] = [0, 0, 50]
+    d = validate_dict(raw)
+    for integer, rp, start in ((False, 125, 0.5), (True, 250, 1.0)):
+        r = run_stochastic(d, periods=1, scenarios=two_scenarios(d), integer_recourse=integer)
+        s = r.summary
+        assert s["expected_objective"] == pytest.approx(rp)
+        assert s["wait_and_see_objective"] == pytest.approx(rp)
+        assert s["mean_plan_expected_objective"] == pytest.approx(rp)
+        assert s["vss"] == pytest.approx(0, abs=1e-6) and s["evpi"] == pytest.approx(0, abs=1e-6)
+        assert (s["recourse_binaries_relaxed"] > 0) is not integer
+        assert r.per_scenario["high"]["rp"] == pytest.approx(2 * rp)
+        assert dict(zip(r.keys, r.first_stage))[("start", ("new", 1))] == 0.0
+        assert r.plans[1].tables["reception"].places_open.iloc[2] == pytest.approx(50 + 100 * start)
+
+
 def test_cvar_hand_values():
     """The site at EUR 8,000 a place (objective 800): risk-neutral, not opening (725) beats opening
     (800). With CVaR at alpha = 0.5 of crisis + unsheltered person-nights (two equally likely
@@ -198,6 +228,9 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert "VSS" in out and "EVPI" in out and "identical first stage" in out
     assert (tmp_path / "a" / "scenarios.csv").read_bytes() == (tmp_path / "b" / "scenarios.csv").read_bytes()
     assert main(["evaluate", str(tmp_path / "a" / "scenarios" / "s001")]) == 0
+    assert json.loads((tmp_path / "a" / "stochastic.json").read_text())["recourse"].startswith("relaxed")
+    assert main([*args, "--integer-recourse", "--out", str(tmp_path / "c")]) == 0
+    assert json.loads((tmp_path / "c" / "stochastic.json").read_text())["recourse"].startswith("integer")
 
 
 @pytest.mark.slow

@@ -49,3 +49,20 @@ def first_stage(m, d, periods: int) -> list[tuple[tuple, object]]:
             if decision_period(m, d, name, index) < periods:
                 out.append(((name, index), comp[index]))
     return out
+
+
+def relax_recourse(m, d, periods: int, fixed_too: bool = False) -> int:
+    """Binary decisions decided in a period ``>= periods`` (the recourse's ``start`` / ``serve``
+    of later periods) take values in [0, 1]: the LP relaxation of the recourse, in place; the
+    first stage stays binary (``fixed_too``: a fixed first stage is relaxed as well, which changes
+    nothing but tells HiGHS the model is an LP). Returns how many binaries were relaxed.
+
+    An approximation: a later site may be opened in part. On nl-2022 the weighted objective of
+    the mean forecast moves by 2e-7 of itself (README, "Two-stage stochastic")."""
+    first = {id(v) for _, v in first_stage(m, d, periods)}
+    n = 0
+    for v in m.component_data_objects(pyo.Var, descend_into=True):
+        if v.is_binary() and (id(v) not in first or (fixed_too and v.fixed)):
+            v.domain = pyo.UnitInterval
+            n += 1
+    return n

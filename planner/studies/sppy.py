@@ -39,7 +39,7 @@ from planner.errors import InputError, SolveError
 from planner.instance.load import check_before_build, load_instance
 from planner.instance.uncertainty import sample_scenarios
 from planner.model import build_model
-from planner.model.stages import first_stage
+from planner.model.stages import first_stage, relax_recourse
 from planner.outputs.quarter import default_commit_periods
 
 PH_OPTIONS = {
@@ -59,15 +59,19 @@ PH_OPTIONS = {
 """mpi-sppy's PH options (HiGHS through Pyomo's appsi interface, one thread per process)."""
 
 
-def scenario_creator(name: str, instance: str = "", overrides=None, package=None, n: int = 1, seed: int = 0, periods: int = 3):
+def scenario_creator(name: str, instance: str = "", overrides=None, package=None, n: int = 1, seed: int = 0, periods: int = 3,
+                     integer_recourse: bool = False):
     """mpi-sppy's scenario creator: the ordinary model of scenario ``name`` (``s000`` ...) with its
-    first stage as the root node's nonanticipative variables and probability ``1/n``."""
+    first stage as the root node's nonanticipative variables and probability ``1/n``; the recourse
+    relaxed as in the extensive form unless ``integer_recourse``."""
     from mpisppy.utils import sputils
 
     d = load_instance(instance, overrides=overrides, package=package)
     sc = sample_scenarios(d, n, seed)[int(name[1:])]
     check_before_build(sc.data)
     m = build_model(sc.data)
+    if not integer_recourse:
+        relax_recourse(m, sc.data, periods)
     m.first_stage_cost = pyo.Expression(expr=0.0)  # reported by mpi-sppy only; PH needs no split of the objective
     sputils.attach_root_node(m, m.first_stage_cost, [v for _, v in first_stage(m, sc.data, periods)])
     m._mpisppy_probability = sc.probability
@@ -102,10 +106,12 @@ def main(argv=None) -> int:
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--package")
     p.add_argument("--json", required=True)
+    p.add_argument("--integer-recourse", action="store_true")
     p.add_argument("--iterations", type=int, default=PH_OPTIONS["PHIterLimit"])
     a = p.parse_args(argv)
     names = [f"s{i:03d}" for i in range(a.scenarios)]
-    kwargs = {"instance": a.instance, "overrides": a.set, "package": a.package, "n": a.scenarios, "seed": a.seed, "periods": a.first_stage}
+    kwargs = {"instance": a.instance, "overrides": a.set, "package": a.package, "n": a.scenarios, "seed": a.seed, "periods": a.first_stage,
+              "integer_recourse": a.integer_recourse}
     t0 = time.perf_counter()
     ph = PH({**PH_OPTIONS, "PHIterLimit": a.iterations}, names, scenario_creator, scenario_creator_kwargs=kwargs, rho_setter=cost_rho)
     conv, eobj, trivial_bound = ph.ph_main()
@@ -127,7 +133,8 @@ def mpiexec() -> str:
     return found
 
 
-def run_ph(d, n: int, seed: int, periods: int, processes: int, iterations: int | None = None, overrides=None, package=None) -> dict:
+def run_ph(d, n: int, seed: int, periods: int, processes: int, iterations: int | None = None, overrides=None, package=None,
+           integer_recourse: bool = False) -> dict:
     """Run the MPI program on ``processes`` processes; its JSON result (first stage, PH figures)."""
     import importlib.util
 
@@ -141,6 +148,8 @@ def run_ph(d, n: int, seed: int, periods: int, processes: int, iterations: int |
                "--scenarios", str(n), "--seed", str(seed), "--first-stage", str(periods), "--json", str(out)]
         if iterations:
             cmd += ["--iterations", str(iterations)]
+        if integer_recourse:
+            cmd.append("--integer-recourse")
         for a in overrides or []:
             cmd += ["--set", a]
         if package:
@@ -161,7 +170,7 @@ def run_sppy(d, processes: int = 2, n: int = 5, seed: int = 0, periods=None, cva
         raise InputError("--cvar", "not with --engine mpi-sppy (the risk term couples the scenarios; use the extensive form)")
     periods = periods or default_commit_periods(d.grid.grain)
     t0 = time.perf_counter()
-    ph = run_ph(d, n, seed, periods, processes, overrides=overrides, package=package)
+    ph = run_ph(d, n, seed, periods, processes, overrides=overrides, package=package, integer_recourse=kwargs.get("integer_recourse", False))
     result = run_decomposed(d, ph["first_stage"], n=n, seed=seed, periods=periods, **kwargs)
     result.summary["engine"] = {"name": "mpi-sppy", "processes": processes, **{k: ph[k] for k in ("convergence", "ph_expected_objective", "iterations")},
                                 "ph_seconds": round(ph["seconds"], 3), "wall_seconds": round(time.perf_counter() - t0, 3)}

@@ -34,13 +34,16 @@ from planner.errors import InfeasibleError, InputError
 from planner.instance.load import check_before_build
 from planner.instance.uncertainty import Scenario, mean_instance, sample_scenarios
 from planner.model import build_model
+from planner.model.stages import relax_recourse
 from planner.outputs.quarter import default_commit_periods
 from planner.outputs.results import Plan
 from planner.solver.extensive import (
+    ScenarioSolver,
     build_extensive,
     first_stage_of,
     fix_first_stage,
     fix_shared,
+    quiet_relaxed,
     risk_measure,
     scenario_objectives,
     shared_values,
@@ -80,11 +83,15 @@ def _ci(values) -> dict:
     return {"n": n, "mean": mean, "sd": sd, "low": mean - half, "high": mean + half}
 
 
-def solve_mean_plan(d, scenarios, periods: int, time_limit=None, mip_gap=None) -> tuple[float, list, list[float]]:
-    """EV: the deterministic plan on the mean forecast; returns ``(objective, keys, first stage)``."""
+def solve_mean_plan(d, scenarios, periods: int, time_limit=None, mip_gap=None, integer_recourse: bool = False) -> tuple[float, list, list[float]]:
+    """EV: the deterministic plan on the mean forecast (its recourse relaxed as the stochastic
+    plan's unless ``integer_recourse``); returns ``(objective, keys, first stage)``."""
     mean = mean_instance(d, scenarios)
     check_before_build(mean)
     m = build_model(mean)
+    if not integer_recourse:
+        quiet_relaxed()
+        relax_recourse(m, mean, periods)
     info = solve_model(m, "weighted", time_limit, mip_gap)
     keys, values = first_stage_of(m, mean, periods)
     return info.objective, keys, values
@@ -101,7 +108,8 @@ def _scenario_plans(ef, scenarios, info: SolveInfo, periods: int) -> list[Plan]:
 
 
 def _reference(ef, values, time_limit, mip_gap, what: str, warnings: list) -> tuple[float, list[float]] | None:
-    """EEV (``values``: the first stage to fix) or WS (``values`` None); None if infeasible."""
+    """EEV (``values``: the first stage to fix) or WS (``values`` None) on the joint model (with a
+    risk term, which couples the scenarios); None if infeasible."""
     try:
         if values is None:
             info = solve_wait_and_see(ef, time_limit, mip_gap)
@@ -116,6 +124,45 @@ def _reference(ef, values, time_limit, mip_gap, what: str, warnings: list) -> tu
     return info.objective, scenario_objectives(ef)
 
 
+def per_scenario(scenarios, periods, keys, values, what: str, warnings: list, **solver) -> tuple[float, list[float]] | None:
+    """EEV (``values``: the first stage to fix) or WS (``values`` None) without a risk term: each
+    scenario solved alone on one live model (:class:`ScenarioSolver`); None if a scenario is
+    infeasible (named in ``warnings``)."""
+    ss = ScenarioSolver(periods, keys, values, **solver)
+    objs = []
+    for sc in scenarios:
+        got = ss.solve(sc)
+        if got is None:
+            warnings.append(f"{what}: infeasible in scenario {sc.name}")
+            return None
+        objs.append(got[0])
+    return sum(sc.probability * o for sc, o in zip(scenarios, objs)), objs
+
+
+RECOURSE_NOTE = {
+    False: "relaxed: binaries decided after the first stage (later sites' start/serve) take values in [0, 1]; the first stage is integer",
+    True: "integer: every binary decision stays binary",
+}
+"""What ``stochastic.json`` says of the recourse (module docstring of planner.solver.extensive)."""
+
+
+def _first_summary(scenarios, seed, periods, keys, cvar_alpha, cvar_weight, integer_recourse, relaxed: int) -> dict:
+    return {
+        "scenarios": len(scenarios), "seed": seed, "first_stage_periods": periods, "first_stage_decisions": len(keys),
+        "recourse": RECOURSE_NOTE[integer_recourse], "recourse_binaries_relaxed": relaxed, "cvar_alpha": cvar_alpha, "cvar_weight": cvar_weight,
+    }
+
+
+def _references(ef, scenarios, periods, x_ev, cvar: bool, warnings: list, solver: dict):
+    """``(EEV, WS)``: each ``(expected objective, per-scenario objectives)`` or None."""
+    if cvar:
+        lim, gap = solver["time_limit"], solver["mip_gap"]
+        return (_reference(ef, x_ev, lim, gap, "the mean plan's first stage", warnings),
+                _reference(ef, None, lim, gap, "wait and see", warnings))
+    return (per_scenario(scenarios, periods, ef.keys, x_ev, "the mean plan's first stage", warnings, **solver),
+            per_scenario(scenarios, periods, ef.keys, None, "wait and see", warnings, **solver))
+
+
 def run_stochastic(
     d,
     n: int = 5,
@@ -128,102 +175,89 @@ def run_stochastic(
     time_limit=None,
     mip_gap=None,
     scenarios: list[Scenario] | None = None,
+    integer_recourse: bool = False,
 ) -> Stochastic:
     """Solve the two-stage problem of instance ``d`` and its reference problems (module docstring).
 
     ``scenarios``: given scenarios instead of ``n`` drawn with ``seed``; ``periods``: the first
     stage (default: the commit periods, a quarter); ``out_of_sample``: ``M`` fresh scenarios drawn
-    with ``out_of_sample_seed`` (default ``seed + 1``)."""
+    with ``out_of_sample_seed`` (default ``seed + 1``); ``integer_recourse``: keep the later
+    periods' site binaries binary (default: relaxed, planner.solver.extensive). ``time_limit`` and
+    ``mip_gap`` hold for each solve."""
     periods = periods or default_commit_periods(d.grid.grain)
     if periods > d.horizon_T:
         raise InputError("--first-stage", f"expected at most the horizon's {d.horizon_T} periods, got {periods}")
     if cvar_weight and cvar_alpha is None:
         raise InputError("--cvar-weight", "needs --cvar ALPHA (the level, e.g. 0.9)")
     scenarios = scenarios or sample_scenarios(d, n, seed)
+    solver = {"time_limit": time_limit, "mip_gap": mip_gap, "integer_recourse": integer_recourse}
     times, warnings = {}, []
     t0 = time.perf_counter()
-    ev, mean_keys, x_ev = solve_mean_plan(d, scenarios, periods, time_limit, mip_gap)
+    ev, mean_keys, x_ev = solve_mean_plan(d, scenarios, periods, **solver)
     times["mean_plan_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ef = build_extensive(scenarios, periods, cvar_alpha, cvar_weight)
+    ef = build_extensive(scenarios, periods, cvar_alpha, cvar_weight, integer_recourse)
     times["build_seconds"] = time.perf_counter() - t0
     info = solve_extensive(ef, time_limit, mip_gap)
     times["solve_seconds"] = info.solve_seconds
     rp, rp_s = info.objective, scenario_objectives(ef)
     risk = [pyo.value(risk_measure(m)) for m in ef.blocks]
-    cvar = pyo.value(ef.cvar) if hasattr(ef, "cvar") else None
     x_rp = shared_values(ef)
     plans = _scenario_plans(ef, scenarios, info, periods)
     if mean_keys != ef.keys:  # pragma: no cover - same sets in every scenario
         raise InputError("uncertainty", "the mean instance's first stage differs from the scenarios'")
     t0 = time.perf_counter()
-    eev = _reference(ef, x_ev, time_limit, mip_gap, "the mean plan's first stage", warnings)
-    ws = _reference(ef, None, time_limit, mip_gap, "wait and see", warnings)
+    eev, ws = _references(ef, scenarios, periods, x_ev, hasattr(ef, "cvar"), warnings, solver)
     times["reference_seconds"] = time.perf_counter() - t0
-    summary = {
-        "scenarios": len(scenarios),
-        "seed": seed,
-        "first_stage_periods": periods,
-        "first_stage_decisions": len(ef.keys),
-        "cvar_alpha": cvar_alpha,
-        "cvar_weight": cvar_weight,
+    summary = _first_summary(scenarios, seed, periods, ef.keys, cvar_alpha, cvar_weight, integer_recourse, ef.relaxed)
+    summary.update({
         "solver_status": info.status,
         "mip_gap": info.mip_gap,
         "expected_objective": rp,
-        "cvar_person_nights": cvar,
+        "cvar_person_nights": pyo.value(ef.cvar) if hasattr(ef, "cvar") else None,
         "mean_plan_objective": ev,
         "mean_plan_expected_objective": eev[0] if eev else None,
         "wait_and_see_objective": ws[0] if ws else None,
         "vss": (eev[0] - rp) if eev else None,
         "evpi": (rp - ws[0]) if ws else None,
         "warnings": warnings,
-    }
+    })
     per = {
         sc.name: {"rp": rp_s[i], "eev": eev[1][i] if eev else None, "ws": ws[1][i] if ws else None, "risk": risk[i]}
         for i, sc in enumerate(scenarios)
     }
     result = Stochastic(scenarios, periods, plans, ef.keys, x_rp, x_ev, summary, per)
-    if out_of_sample:
-        t0 = time.perf_counter()
-        oos_seed = seed + 1 if out_of_sample_seed is None else out_of_sample_seed
-        result.out_of_sample, result.out_of_sample_rows = evaluate_out_of_sample(
-            d, periods, ef.keys, {"stochastic": x_rp, "mean_plan": x_ev}, out_of_sample, oos_seed, time_limit, mip_gap
-        )
-        times["out_of_sample_seconds"] = time.perf_counter() - t0
-    summary["timings"] = {k: round(v, 3) for k, v in times.items()}
+    _out_of_sample(result, d, seed, out_of_sample, out_of_sample_seed, solver, times)
     return result
 
 
-def evaluate_first_stages(sc: Scenario, periods: int, keys, plans: dict, time_limit=None, mip_gap=None) -> dict:
-    """On one scenario, each first stage of ``plans`` (name -> values) fixed and the rest
-    re-solved: ``{name: (objective, crisis + unsheltered person-nights)}`` (None if infeasible)."""
-    check_before_build(sc.data)
-    m = build_model(sc.data)
-    out = {}
-    for name, values in plans.items():
-        fix_first_stage(m, sc.data, periods, keys, values)
-        try:
-            info = solve_model(m, "weighted", time_limit, mip_gap)
-            out[name] = (info.objective, pyo.value(risk_measure(m)))
-        except InfeasibleError:
-            out[name] = None
-    return out
+def _out_of_sample(result: Stochastic, d, seed: int, m: int, oos_seed, solver: dict, times: dict) -> None:
+    """Run the out-of-sample check into ``result`` when ``m > 0``; set the timings."""
+    if m:
+        t0 = time.perf_counter()
+        oos_seed = seed + 1 if oos_seed is None else oos_seed
+        plans = {"stochastic": result.first_stage, "mean_plan": result.mean_first_stage}
+        result.out_of_sample, result.out_of_sample_rows = evaluate_out_of_sample(d, result.periods, result.keys, plans, m, oos_seed, **solver)
+        times["out_of_sample_seconds"] = time.perf_counter() - t0
+    result.summary["timings"] = {k: round(v, 3) for k, v in times.items()}
 
 
-def evaluate_out_of_sample(d, periods, keys, plans: dict, m: int, seed: int, time_limit=None, mip_gap=None) -> tuple[dict, list]:
-    """Both first stages on ``m`` fresh scenarios (module docstring); returns the summary and one
-    row per fresh scenario."""
+def evaluate_out_of_sample(d, periods, keys, plans: dict, m: int, seed: int, time_limit=None, mip_gap=None, integer_recourse: bool = False) -> tuple[dict, list]:
+    """Each first stage of ``plans`` (name -> values) on ``m`` fresh scenarios (module docstring),
+    re-solved on one live model per first stage (:class:`ScenarioSolver`); returns the summary and
+    one row per fresh scenario."""
     fresh = sample_scenarios(d, m, seed, prefix="o")
+    solvers = {name: ScenarioSolver(periods, keys, values, integer_recourse, time_limit, mip_gap) for name, values in plans.items()}
     rows = []
     for sc in fresh:
-        got = evaluate_first_stages(sc, periods, keys, plans, time_limit, mip_gap)
         row = {"scenario": sc.name, **{f"factor:{p}": f for p, f in sc.factors.items()}}
-        for name, v in got.items():
+        for name, ss in solvers.items():
+            v = ss.solve(sc)
             row[f"objective_{name}"] = v[0] if v else None
             row[f"crisis_unsheltered_person_nights_{name}"] = v[1] if v else None
         rows.append(row)
     both = [r for r in rows if all(r[f"objective_{n}"] is not None for n in plans)]
-    summary = {"scenarios": m, "seed": seed, "feasible_for_both": len(both)}
+    summary = {"scenarios": m, "seed": seed, "feasible_for_both": len(both), "rebuilt_models": sum(ss.rebuilds for ss in solvers.values())}
     for name in plans:
         feasible = [r[f"objective_{name}"] for r in rows if r[f"objective_{name}"] is not None]
         summary[name] = {**_ci(feasible), "infeasible": m - len(feasible)}
@@ -231,59 +265,51 @@ def evaluate_out_of_sample(d, periods, keys, plans: dict, m: int, seed: int, tim
     return summary, rows
 
 
-def _solve_fixed(sc: Scenario, periods: int, keys, values, time_limit=None, mip_gap=None):
-    """Scenario ``sc`` with the first stage fixed at ``values`` (None: free), solved alone:
-    ``(model, SolveInfo)``; raises InfeasibleError."""
+def _solve_fixed(sc: Scenario, periods: int, keys, values, time_limit=None, mip_gap=None, integer_recourse: bool = False):
+    """Scenario ``sc`` with the first stage fixed at ``values``, solved alone (its own model, for
+    the scenario's plan): ``(model, SolveInfo)``; raises InfeasibleError."""
     check_before_build(sc.data)
     m = build_model(sc.data)
-    if values is not None:
-        fix_first_stage(m, sc.data, periods, keys, values)
+    fix_first_stage(m, sc.data, periods, keys, values)
+    if not integer_recourse:
+        quiet_relaxed()
+        relax_recourse(m, sc.data, periods, fixed_too=True)
     return m, solve_model(m, "weighted", time_limit, mip_gap)
 
 
 def run_decomposed(d, first, n: int = 5, seed: int = 0, periods: int | None = None, out_of_sample: int = 0,
-                   out_of_sample_seed: int | None = None, time_limit=None, mip_gap=None) -> Stochastic:
+                   out_of_sample_seed: int | None = None, time_limit=None, mip_gap=None, integer_recourse: bool = False) -> Stochastic:
     """A first stage found elsewhere (progressive hedging: ``first``, in the order of
     :func:`planner.model.stages.first_stage`) evaluated scenario by scenario, with EV, EEV and WS
     solved the same way (no model holds every scenario; risk-neutral)."""
     periods = periods or default_commit_periods(d.grid.grain)
     scenarios = sample_scenarios(d, n, seed)
+    solver = {"time_limit": time_limit, "mip_gap": mip_gap, "integer_recourse": integer_recourse}
     times, warnings = {}, []
     t0 = time.perf_counter()
-    ev, keys, x_ev = solve_mean_plan(d, scenarios, periods, time_limit, mip_gap)
+    ev, keys, x_ev = solve_mean_plan(d, scenarios, periods, **solver)
     times["mean_plan_seconds"] = time.perf_counter() - t0
     per, plans, status = {}, [], "optimal"
     t0 = time.perf_counter()
     for sc in scenarios:
-        m, info = _solve_fixed(sc, periods, keys, first, time_limit, mip_gap)
+        m, info = _solve_fixed(sc, periods, keys, first, **solver)
         status = info.status if info.status != "optimal" else status
         plans.append(Plan.from_model(m, sc.data, info, "weighted", periods))
         per[sc.name] = {"rp": info.objective, "risk": pyo.value(risk_measure(m))}
     times["solve_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for what, values in (("eev", x_ev), ("ws", None)):
-        for sc in scenarios:
-            try:
-                per[sc.name][what] = _solve_fixed(sc, periods, keys, values, time_limit, mip_gap)[1].objective
-            except InfeasibleError:
-                per[sc.name][what] = None
-                warnings.append(f"{sc.name}: infeasible with the mean plan's first stage")
+    eev = per_scenario(scenarios, periods, keys, x_ev, "the mean plan's first stage", warnings, **solver)
+    ws = per_scenario(scenarios, periods, keys, None, "wait and see", warnings, **solver)
+    for i, sc in enumerate(scenarios):
+        per[sc.name].update({"eev": eev[1][i] if eev else None, "ws": ws[1][i] if ws else None})
     times["reference_seconds"] = time.perf_counter() - t0
-    expect = lambda what: None if any(per[s.name][what] is None for s in scenarios) else sum(s.probability * per[s.name][what] for s in scenarios)  # noqa: E731
-    rp, eev, ws = expect("rp"), expect("eev"), expect("ws")
-    summary = {
-        "scenarios": n, "seed": seed, "first_stage_periods": periods, "first_stage_decisions": len(keys), "cvar_alpha": None, "cvar_weight": 0.0,
+    rp = sum(sc.probability * per[sc.name]["rp"] for sc in scenarios)
+    summary = _first_summary(scenarios, seed, periods, keys, None, 0.0, integer_recourse, 0)
+    summary.update({
         "solver_status": status, "mip_gap": None, "expected_objective": rp, "cvar_person_nights": None, "mean_plan_objective": ev,
-        "mean_plan_expected_objective": eev, "wait_and_see_objective": ws, "vss": None if eev is None else eev - rp,
-        "evpi": None if ws is None else rp - ws, "warnings": warnings,
-    }
+        "mean_plan_expected_objective": eev[0] if eev else None, "wait_and_see_objective": ws[0] if ws else None,
+        "vss": None if eev is None else eev[0] - rp, "evpi": None if ws is None else rp - ws[0], "warnings": warnings,
+    })
     result = Stochastic(scenarios, periods, plans, keys, list(first), x_ev, summary, per)
-    if out_of_sample:
-        t0 = time.perf_counter()
-        oos_seed = seed + 1 if out_of_sample_seed is None else out_of_sample_seed
-        result.out_of_sample, result.out_of_sample_rows = evaluate_out_of_sample(
-            d, periods, keys, {"stochastic": list(first), "mean_plan": x_ev}, out_of_sample, oos_seed, time_limit, mip_gap
-        )
-        times["out_of_sample_seconds"] = time.perf_counter() - t0
-    summary["timings"] = {k: round(v, 3) for k, v in times.items()}
+    _out_of_sample(result, d, seed, out_of_sample, out_of_sample_seed, solver, times)
     return result
