@@ -576,10 +576,10 @@ def test_killed_batch_resumes_with_every_scenario_once(tmp_path):
 
 
 def test_readme_batch_example_is_a_valid_batch():
-    """The batch file in the README's Batches section reads and expands: (2 + 3 x 2 + 100) x 2
+    """The batch file of docs/batches.md reads and expands: (2 + 3 x 2 + 100) x 2
     packages, each of nl-2022."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Batches"):]
+    text = (ROOT / "docs" / "batches.md").read_text(encoding="utf-8")
+    section = text[text.index("# Batches"):]
     block = section[section.index("```yaml\n") + 8 : section.index("```", section.index("```yaml\n") + 8)]
     specs = expand(Batch.model_validate(yaml.safe_load(block)))
     assert [s.group for s in specs].count("grid") == 12 and len(specs) == 216

@@ -30,7 +30,7 @@ from planner.cli import main
 
 ROOT = Path(__file__).parents[1]
 NL = yaml.safe_load((ROOT / "instances" / "nl-2022.yaml").read_text(encoding="utf-8"))
-README = yaml.safe_load(re.search(r"```yaml\n(name:.*?)```", (ROOT / "README.md").read_text(), re.S).group(1))
+README = yaml.safe_load(re.search(r"```yaml\n(name:.*?)```", (ROOT / "docs" / "instance-format.md").read_text(), re.S).group(1))
 
 EXAMPLES = int(os.environ.get("PLANNER_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
