@@ -29,7 +29,7 @@ MATRIX_RANGE_MAX = 1e6
 
 
 def readme_example():
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "instance-format.md").read_text()
     return validate_dict(yaml.safe_load(re.search(r"```yaml\n(name:.*?)```", text, re.S).group(1)))
 
 
