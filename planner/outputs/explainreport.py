@@ -106,11 +106,12 @@ def nav(tables: dict) -> str:
 
 
 def insert(page: str, tables: dict) -> str:
-    """``page`` (a report.html) with the section after the decisions (an earlier one replaced)."""
+    """``page`` (a report.html) with the section after the figures, before the detail (an earlier
+    one replaced)."""
     page = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END) + "\n?", "", page, flags=re.S).replace(NAV, "")
     block = "".join(section(tables))
-    if '<h2 id="figures">' in page:
-        page = page.replace('<h2 id="figures">', block + '\n<h2 id="figures">', 1)
+    if '<h2 id="detail">' in page:
+        page = page.replace('<h2 id="detail">', block + '\n<h2 id="detail">', 1)
     else:
         page = page.replace("<footer>", block + "\n<footer>", 1)
-    return page.replace('<li><a href="#figures">', NAV + '<li><a href="#figures">', 1)
+    return page
