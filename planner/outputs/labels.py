@@ -254,8 +254,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "term.report": ("Report: {path}", "Rapport: {path}"),
     "term.status": ("{status}, gap {gap}", "{status}, gap {gap}"),
     "term.chosen": ("chosen measures: {names}", "gekozen maatregelen: {names}"),
-    "term.adopted": ("adopted; without it:", "gekozen; zonder:"),
-    "term.not_adopted": ("not adopted; with it:", "niet gekozen; met:"),
+    "term.adopted": ("adopted; with minus without:", "gekozen; met min zonder:"),
+    "term.not_adopted": ("not adopted; it would give (with minus without):", "niet gekozen; zou geven (met min zonder):"),
     "term.refused": ("cannot be chosen inside the model ({why})", "kan niet in het model worden gekozen ({why})"),
     "term.written": ("written to {path}", "geschreven naar {path}"),
 }

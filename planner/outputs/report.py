@@ -700,6 +700,51 @@ def workbook_bytes(plan, lang: str = "en") -> bytes:
     return _normalise_zip(buf.getvalue())
 
 
+# --- terminal -------------------------------------------------------------------------------
+
+TERMINAL_KPIS = ("overdue_case_months", "crisis_person_nights", "unsheltered_person_nights", "permit_holder_months_over_norm", "total_cost_eur")
+
+
+def _now_words(plan, lang: str) -> str:
+    q = plan.tables.get("plan_quarter")
+    if q is None or q.empty:
+        return L.t("term.nothing", lang)
+    tot = totals(q, len(_window(plan))).set_index("decision")
+    v = lambda d: float(tot.loc[d, "value"]) if d in tot.index else 0.0  # noqa: E731
+    n = lambda d: int((q.decision == d).sum())  # noqa: E731
+    words = []
+    for decision, key in (("hire", "term.hire"), ("external_staff", "term.external"), ("outsource", "term.outsource"), ("place_accelerated", "term.accelerated")):
+        if v(decision) > 1e-9:
+            words.append(L.t(key, lang, v=fmt(v(decision))))
+    for decision, key in (("open_location", "term.open"), ("keep_open", "term.keep")):
+        if n(decision):
+            words.append(L.t(key, lang, n=n(decision), v=fmt(v(decision))))
+    return "; ".join(words) or L.t("term.nothing", lang)
+
+
+def terminal_lines(plan, out, lang: str = "en") -> list[str]:
+    """What a planner reads after a solve or simulate: the run and its status, the decisions to
+    take now, the headline KPIs with units, and where the report is."""
+    k = plan.kpis
+    window = _window(plan) or ["?"]
+    mode = k.get("objective_mode", "")
+    kind = L.t(f"run.{mode}", lang) if f"run.{mode}" in L.WORDS else mode
+    head = f"{k.get('instance', '')}: {kind}"
+    gap = k.get("mip_gap")
+    if mode != "simulate" and isinstance(gap, (int, float)):
+        head += "; " + L.t("term.status", lang, status=k.get("solver_status", ""), gap=f"{gap:.2%}")
+    kpis = "; ".join(f"{L.kpi_label(key, lang)} {fmt(_value(k, key))} {L.unit(key, lang)}" for key in TERMINAL_KPIS if key in k)
+    if "cost_polish" in k:
+        kpis += f" ({k['cost_polish'].get('cost_before_eur', 0) / 1e6:,.1f} before --polish-cost)"
+    report = Path(out) / REPORT_FILE
+    return [
+        head,
+        L.t("term.now", lang, first=window[0], last=window[-1], items=_now_words(plan, lang)),
+        L.t("term.kpis", lang, first=k.get("first_period", "?"), last=k.get("last_period", "?")) + kpis,
+        L.t("term.report", lang, path=report) if report.exists() else L.t("term.written", lang, path=out),
+    ]
+
+
 # --- entry points ---------------------------------------------------------------------------
 
 
