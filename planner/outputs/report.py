@@ -337,8 +337,10 @@ def _headline_section(plan, lang: str) -> str:
         rows.append(row)
     numeric = set(range(1, len(header) - 1))
     note = L.t("against_status_quo", lang) if ref else L.t("status_quo_hint", lang, instance=_e(_source_name(plan)))
+    if k.get("objective_mode") == "simulate":
+        note = ""  # this run is the status quo
     table = _table(header, rows, numeric, col_classes={len(header) - 1: "unit"})
-    return f'<h2 id="kpis">{_e(L.t("h.kpis", lang))}</h2>{table}<p class=hint>{note}</p>'
+    return f'<h2 id="kpis">{_e(L.t("h.kpis", lang))}</h2>{table}' + (f"<p class=hint>{note}</p>" if note else "")
 
 
 def _source_name(plan) -> str:

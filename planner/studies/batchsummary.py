@@ -25,6 +25,7 @@ Only variants with a plan (:data:`planner.studies.store.OK_STATUSES`) count. Fig
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -215,7 +216,7 @@ def kpi_histograms(results: pd.DataFrame) -> Figure | None:
         for (j, g, v), colour in zip(drawn, colours):
             ax.axvline(float(np.median(v)), color="#d62728" if g is None else colour, linewidth=1.2, linestyle="--" if g is not None else "-")
         same = "\n(the same in every variant)" if every.min() == every.max() else ""
-        ax.set_title(f"{L.kpi_label(k)} ({L.unit(k)})" + same, fontsize=9)
+        ax.set_title("\n".join(textwrap.wrap(f"{L.kpi_label(k)} ({L.unit(k)})", 34)) + same, fontsize=9)
         ax.set_ylabel("variants")
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
@@ -430,7 +431,9 @@ def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame, lan
             png = png_bytes(fig)
             (out / name).write_bytes(png)
             written.append(out / name)
-            pictures.append((name, "", png))
+            from planner.outputs import labels as L
+
+            pictures.append((L.t(f"batch.fig.{title}", lang), name, png))
     written.append(out / "summary.html")
     written[-1].write_text(summary_html(Path(folder).name, results, table, differences, pictures, lang), encoding="utf-8")
     return table, differences, written
