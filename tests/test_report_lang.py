@@ -82,7 +82,12 @@ def test_metadata_names_the_set_changes_and_the_package(runs, tmp_path):
 
     page = (runs["en"][0] / "report.html").read_text(encoding="utf-8")
     about = page[page.index('id="about"') :]
-    assert "reception.occupancy_norm=0.95" in about and "planner version" in about and "instance hash" in about
+    assert "reception.occupancy_norm=0.95" in about and "planner version" in about
+    import hashlib
+    import re
+
+    resolved = (runs["en"][0] / "instance.resolved.yaml").read_bytes()
+    assert re.search(r"instance hash[^<]*</th><td class=code>([0-9a-f]{16})<", about).group(1) == hashlib.sha256(resolved).hexdigest()[:16]
     plan = planner.solve(planner.load_instance(runs["en"][0] / "instance.resolved.yaml"))
     plan.package = "letter"
     about = render_html(plan, command=["planner", "solve", "x.yaml", "--package", "letter"])

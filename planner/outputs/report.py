@@ -470,17 +470,13 @@ def _command_options(command, option: str) -> list[str]:
     return out
 
 
-def instance_hash(plan) -> str:
-    """SHA-256 (first 16 hex digits) of the instance as solved (instance.resolved.yaml)."""
-    from planner.outputs.results import resolved_yaml
-
-    try:
-        return hashlib.sha256(resolved_yaml(plan.data).encode("utf-8")).hexdigest()[:16]
-    except Exception:  # noqa: BLE001 - a plan without its data (tests): no hash
-        return "n/a"
+def instance_hash(resolved: str | None) -> str:
+    """SHA-256 (first 16 hex digits) of the instance as solved (the text of instance.resolved.yaml;
+    ``n/a`` when not given)."""
+    return hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:16] if resolved else "n/a"
 
 
-def _metadata(plan, lang: str, command) -> str:
+def _metadata(plan, lang: str, command, resolved: str | None = None) -> str:
     from planner.outputs.runfolder import tool_version
 
     k, d = plan.kpis, plan.data
@@ -498,7 +494,7 @@ def _metadata(plan, lang: str, command) -> str:
         ("meta.package", package),
         ("meta.in_force", ", ".join(in_force) or L.t("none", lang)),
         ("meta.source", _source_name(plan)),
-        ("meta.hash", instance_hash(plan)),
+        ("meta.hash", instance_hash(resolved)),
     ]
     body = "".join(f"<tr><th>{_e(L.t(key, lang))}</th><td class=code>{_e(value)}</td></tr>" for key, value in rows)
     return f"<table class=meta-table id=metadata><tbody>{body}</tbody></table>"
@@ -540,9 +536,10 @@ def _meta_line(plan, lang: str) -> str:
     return " ".join(parts)
 
 
-def render_html(plan, lang: str = "en", command=None) -> str:
+def render_html(plan, lang: str = "en", command=None, resolved: str | None = None) -> str:
     """report.html: the first screen (decisions to take now, headline KPIs, warnings), the
-    figures, then the detail in ``<details>`` sections."""
+    figures, then the detail in ``<details>`` sections. ``resolved``: the text of
+    instance.resolved.yaml, whose hash the metadata names."""
     lang = L.check(lang)
     k = plan.kpis
     name = k.get("instance") or getattr(plan.data, "name", "run")
@@ -556,7 +553,7 @@ def render_html(plan, lang: str = "en", command=None) -> str:
         _details(L.t("h.all_kpis", lang), _all_kpis(k, lang), anchor="all-kpis"),
         _details(L.t("h.chain", lang), _chain_section(plan.tables.get("chain"), lang), anchor="chain"),
         _details(L.t("h.assumptions", lang), _assumption_section(plan, lang), anchor="assumptions"),
-        _details(L.t("h.metadata", lang), _metadata(plan, lang, command), anchor="about"),
+        _details(L.t("h.metadata", lang), _metadata(plan, lang, command, resolved), anchor="about"),
     ]
     body.append(f'<h2 id="detail">{_e(L.t("h.detail", lang))}</h2>' + "".join(detail))
     return page_frame(L.t("title", lang, name=name), "\n".join(b for b in body if b), lang, L.t("footer", lang))
@@ -750,13 +747,13 @@ def terminal_lines(plan, out, lang: str = "en") -> list[str]:
 # --- entry points ---------------------------------------------------------------------------
 
 
-def report_files(plan, html: bool = True, xlsx: bool = True, lang: str = "en", command=None) -> dict[str, str | bytes]:
+def report_files(plan, html: bool = True, xlsx: bool = True, lang: str = "en", command=None, resolved: str | None = None) -> dict[str, str | bytes]:
     """{'report.html': text, 'plan.xlsx': bytes}: what ``Plan.write`` adds to the run folder
     (``html``/``xlsx`` False: that file is not built); ``lang``: en or nl; ``command``: the
     command line, named in the report's metadata."""
     out: dict[str, str | bytes] = {}
     if html:
-        out[REPORT_FILE] = render_html(plan, lang, command)
+        out[REPORT_FILE] = render_html(plan, lang, command, resolved)
     if xlsx:
         out[WORKBOOK_FILE] = workbook_bytes(plan, lang)
     return out

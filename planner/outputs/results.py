@@ -201,7 +201,7 @@ class Plan:
         if "html" in chosen or "xlsx" in chosen:
             from planner.outputs.report import report_files  # matplotlib, openpyxl
 
-            files.update(report_files(self, html="html" in chosen, xlsx="xlsx" in chosen, lang=lang, command=command))
+            files.update(report_files(self, html="html" in chosen, xlsx="xlsx" in chosen, lang=lang, command=command, resolved=files["instance.resolved.yaml"]))
         self.timings["write_seconds"] = round(time.perf_counter() - t0, 3)  # the files' contents
         files["timings.json"] = json_text(self.timings)
         return write_run_folder(folder, files, command)
