@@ -29,7 +29,7 @@ WORDS = [  # column, words, scale, unit prefix
 SMALL = {"cost_eur": 5e4}
 """Below this (and below 0.5 for the others) a difference is left out of the sentence."""
 BEGIN, END = "<!-- explain:begin -->", "<!-- explain:end -->"
-NAV = '<li><a href="#explain">What the resources buy, why these decisions</a></li>'
+NAV = '<a href="#explain">What the resources buy, why these decisions</a>'
 
 
 def _num(x: float, scale: float, prefix: str) -> str:
@@ -114,4 +114,4 @@ def insert(page: str, tables: dict) -> str:
         page = page.replace('<h2 id="detail">', block + '\n<h2 id="detail">', 1)
     else:
         page = page.replace("<footer>", block + "\n<footer>", 1)
-    return page
+    return page.replace('<a href="#detail">', NAV + '<a href="#detail">', 1)

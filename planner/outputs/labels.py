@@ -103,6 +103,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "h.now": ("Decisions to take now ({first} to {last})", "Nu te nemen besluiten ({first} t/m {last})"),
     "h.kpis": ("What the plan gives over the horizon", "Wat het plan oplevert over de horizon"),
     "h.warnings": ("Warnings", "Waarschuwingen"),
+    "nav.now": ("Decisions", "Besluiten"),
+    "nav.kpis": ("Key figures", "Kerncijfers"),
     "h.figures": ("Figures", "Figuren"),
     "h.detail": ("Detail", "Details"),
     "h.by_region": ("Decisions by region", "Besluiten per regio"),

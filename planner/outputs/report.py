@@ -544,7 +544,9 @@ def render_html(plan, lang: str = "en", command=None, resolved: str | None = Non
     k = plan.kpis
     name = k.get("instance") or getattr(plan.data, "name", "run")
     top = f"<div class=top><div>{_now_section(plan, lang)}</div><div>{_headline_section(plan, lang)}</div></div>"
-    body = [f"<p class=meta>{_e(_meta_line(plan, lang))}</p>", _warnings(k, lang), top]
+    nav = "".join(f'<a href="#{a}">{_e(L.t(w, lang))}</a>' for a, w in (("now", "nav.now"), ("kpis", "nav.kpis"), ("figures", "h.figures")))
+    nav = f"<nav>{nav}{explainreport.nav(plan.tables)}<a href=\"#detail\">{_e(L.t('h.detail', lang))}</a></nav>"
+    body = [f"<p class=meta>{_e(_meta_line(plan, lang))}</p>", nav, _warnings(k, lang), top]
     body.append(f'<h2 id="figures">{_e(L.t("h.figures", lang))}</h2>' + _figure_grid(_figures(plan, lang)))
     body.extend(explainreport.section(plan.tables))  # planner solve --explain
     detail = [
