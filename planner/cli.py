@@ -135,8 +135,8 @@ def _cmd_solve(args) -> int:
     plan.timings = {"load_seconds": round(load_seconds, 3), **plan.timings}
     if args.explain:
         _explain_plan(plan, args)
-    plan.write(out, args.command_line, args.outputs)
-    _report(plan, out)
+    plan.write(out, args.command_line, args.outputs, lang=args.lang)
+    _report(plan, out, args)
     if args.explain:
         _print_explained(plan.tables, plan.timings["explain_seconds"])
     return 0
@@ -219,19 +219,16 @@ def _check_out(out, kind: str) -> Path:
     return check_target(Path(out), kind)
 
 
-def _report(plan, out) -> None:
-    k = plan.kpis
-    for w in k["warnings"]:
+def _report(plan, out, args=None) -> None:
+    """The terminal lines after a solve or simulate (:func:`planner.outputs.report.terminal_lines`):
+    the run, the decisions to take now, the headline KPIs, the report's path; warnings on stderr.
+    ``--quiet``: only the warnings."""
+    from planner.outputs.report import terminal_lines
+
+    for w in plan.kpis["warnings"]:
         print(f"warning: {w}", file=sys.stderr)
-    print(
-        f"{k['solver_status']}: objective {k['objective']:,.2f} (gap {k['mip_gap']:.2%}); "
-        f"overdue case-months {k['overdue_case_months']:,.0f}; crisis person-nights {k['crisis_person_nights']:,.0f}; "
-        f"unsheltered person-nights {k['unsheltered_person_nights']:,.0f}; "
-        f"permit-holder months over norm {k['permit_holder_months_over_norm']:,.0f}; "
-        f"cost EUR {k['total_cost_eur'] / 1e6:,.1f} million"
-        + (f" (before --polish-cost: {k['cost_polish']['cost_before_eur'] / 1e6:,.1f})" if "cost_polish" in k else "")
-        + f"; written to {out}"
-    )
+    if not getattr(args, "quiet", False):
+        print("\n".join(terminal_lines(plan, out, getattr(args, "lang", "en"))))
 
 
 def _choose(args) -> int:
@@ -250,16 +247,29 @@ def _choose(args) -> int:
     names = [n.strip() for n in args.measures.split(",") if n.strip()] if args.measures else None
     out = Path(args.out) if args.out else _check_out(Path("results") / f"{validate_dict(raw, path).name}-chosen", "run")
     plan = choose_and_report(raw, path, names, args.time_limit, args.mip_gap, args.commit_periods)
-    plan.write(out, args.command_line, args.outputs)
-    _report(plan, out)
-    c = plan.kpis["choose_measures"]
-    print(f"chosen measures: {', '.join(c['chosen']) or 'none'}")
-    for name, v in c["values"].items():
-        verb = "adopted, buys" if v["adopted"] else "not adopted, would buy"
-        print(f"  {name}: {verb} {v['buys']:,.2f} objective units")
-    for name, why in c["refused"].items():
-        print(f"  {name}: cannot be chosen inside the model ({why})")
+    plan.write(out, args.command_line, args.outputs, lang=args.lang)
+    _report(plan, out, args)
+    if not args.quiet:
+        print("\n".join(choose_lines(plan.kpis["choose_measures"], args.lang)))
     return 0
+
+
+def choose_lines(c: dict, lang: str = "en") -> list[str]:
+    """What each candidate measure buys, in the KPIs' own units: the plan with the measure minus
+    the plan without it (one of them is the chosen plan, the other has the measure switched the
+    other way), so that a minus is what the measure saves and a plus on cost what it costs."""
+    from planner.outputs import labels as L
+    from planner.outputs.report import fmt
+
+    lines = [L.t("term.chosen", lang, names=", ".join(c["chosen"]) or L.t("none", lang))]
+    for name, v in c["values"].items():
+        effects = v.get("effects") or {}
+        words = "; ".join(f"{L.kpi_label(k, lang)} {'+' if d > 0 else ''}{fmt(d / L.scale(k))} {L.unit(k, lang)}" for k, d in effects.items() if abs(d) >= 0.5)
+        lead = L.t("term.adopted" if v["adopted"] else "term.not_adopted", lang)
+        lines.append(f"  {name}: {lead} {words or L.t('none', lang)}")
+    for name, why in c["refused"].items():
+        lines.append(f"  {name}: {L.t('term.refused', lang, why=why)}")
+    return lines
 
 
 def _share(text: str) -> float:
@@ -354,8 +364,8 @@ def _cmd_simulate(args) -> int:
         plan = simulate(start.data, commit_periods=args.commit_periods, prepare=start.fix)
     else:
         plan = simulate(d, commit_periods=args.commit_periods)
-    plan.write(out, args.command_line, args.outputs)
-    _report(plan, out)
+    plan.write(out, args.command_line, args.outputs, lang=args.lang)
+    _report(plan, out, args)
     return 0
 
 
@@ -410,9 +420,10 @@ def _cmd_compare(args) -> int:
         raise InputError("--packages", "expected a comma-separated list of packages, e.g. none,letter,all")
     out = _check_out(Path(args.out) if args.out else Path("results") / f"{Path(args.instance).stem}-compare", "compare")
     kwargs = {"time_limit": args.time_limit, "mip_gap": args.mip_gap, "polish_seconds": args.polish_cost}
-    table, _ = compare(args.instance, packages, out, status_quo=not args.no_status_quo, solve_kwargs=kwargs, command=args.command_line)
-    print(terminal_table(table))
-    print(f"written to {out}")
+    table, _ = compare(args.instance, packages, out, status_quo=not args.no_status_quo, solve_kwargs=kwargs, command=args.command_line, lang=args.lang)
+    if not args.quiet:
+        print(terminal_table(table))
+        print(f"written to {out}/comparison.html")
     return 0
 
 
@@ -432,14 +443,15 @@ def _cmd_batch(args) -> int:
         return 0
 
     try:
-        report = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler, out=args.out, resume=args.resume, command=args.command_line)
+        report = run_batch(args.batch, workers=args.workers, scheduler=args.scheduler, out=args.out, resume=args.resume, command=args.command_line, lang=args.lang, progress=not args.quiet)
     except BatchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; finished scenarios are in the store, run again with --resume to finish", file=sys.stderr)
         return 130
-    print(terminal_summary(report.table, report.differences))
+    if not args.quiet:
+        print(terminal_summary(report.table, report.differences, args.lang))
     print(report_line(report))
     return 0
 
@@ -474,6 +486,14 @@ def _outputs(text: str) -> tuple:
         raise argparse.ArgumentTypeError(e.message) from None
 
 
+def _ui_options(p) -> None:
+    """--lang, -v/--verbose, -q/--quiet: every command that solves and reports."""
+    g = p.add_argument_group("terminal and reports")
+    g.add_argument("--lang", choices=["en", "nl"], default="en", help="language of the reports, workbooks and terminal summaries (default en); the instance's own names stay as written")
+    g.add_argument("-v", "--verbose", action="store_true", help="show HiGHS's log of every solve")
+    g.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors (no progress, no summary)")
+
+
 def _outputs_option(p) -> None:
     p.add_argument(
         "--outputs",
@@ -499,6 +519,7 @@ def _rolling_parser(sub) -> None:
     ro.add_argument("--objective", choices=["weighted", "lexicographic"], help="as for solve")
     ro.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="as for solve")
     ro.add_argument("--package", help="as for solve")
+    _ui_options(ro)
     ro.set_defaults(func=_cmd_rolling)
 
 
@@ -553,6 +574,7 @@ def _solve_parser(sub) -> None:
     s.add_argument("--explain", action="store_true", help="also write sensitivities.csv and explanations.csv (as planner explain; re-solves the plan many times)")
     s.add_argument("--workers", type=_whole, help="with --explain: worker processes for the re-solves (default: one per core)")
     _outputs_option(s)
+    _ui_options(s)
     s.set_defaults(func=_cmd_solve)
 
 
@@ -579,6 +601,7 @@ def make_parser() -> argparse.ArgumentParser:
     sim.add_argument("--package", help="as for solve")
     _start_options(sim)
     _outputs_option(sim)
+    _ui_options(sim)
     sim.set_defaults(func=_cmd_simulate)
 
     _rolling_parser(sub)
@@ -600,6 +623,7 @@ def make_parser() -> argparse.ArgumentParser:
     cp.add_argument("--mip-gap", type=_positive, help="relative MIP gap")
     cp.add_argument("--polish-cost", type=_positive, metavar="SECONDS", help="as for solve: minimise each package's cost with its outcomes held")
     cp.add_argument("--no-status-quo", action="store_true", help="skip the status-quo column")
+    _ui_options(cp)
     cp.set_defaults(func=_cmd_compare)
 
     kp = sub.add_parser("kpis", help="print the headline KPIs of run folders side by side")
@@ -613,6 +637,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", help="batch folder (default results/<batch-name>/)")
     b.add_argument("--resume", action="store_true", help="solve only the scenarios the batch folder's store does not hold yet")
     b.add_argument("--list", action="store_true", help="validate and expand the batch file, list its variants, solve nothing")
+    _ui_options(b)
     b.set_defaults(func=_cmd_batch)
 
     sc = sub.add_parser("schema", help="print the instance format as JSON Schema")
@@ -643,10 +668,32 @@ def console() -> None:
     sys.exit(code)
 
 
+def _terminal(args) -> None:
+    """Progress lines (logger ``planner``, on stderr) unless --quiet; HiGHS's log with -v."""
+    import logging
+
+    for name in ("lang", "quiet", "verbose"):
+        if not hasattr(args, name):
+            setattr(args, name, "en" if name == "lang" else False)
+    log = logging.getLogger("planner")
+    for h in [h for h in log.handlers if getattr(h, "planner_cli", False)]:
+        log.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.planner_cli = True
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    log.propagate = False
+    from planner.solver import highs
+
+    highs.HIGHS_OPTIONS.update({"output_flag": bool(args.verbose), "log_to_console": bool(args.verbose)})
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
     args.command_line = ["planner", *argv]  # kept in the run folder's run.json
+    _terminal(args)
     try:
         return args.func(args)
     except InputError as e:

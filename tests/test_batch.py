@@ -509,7 +509,14 @@ def test_failures_are_recorded_and_the_rest_finish(tmp_path):
     assert set(series[series.series == "stock"].key) == {"x", "y"} and series.id.nunique() == 3
     book = pd.read_excel(tmp_path / "out" / "summary" / "summary.xlsx", sheet_name=None)
     assert list(book) == ["percentiles", "results"] and len(book["results"]) == 4  # no packages: no differences sheet
-    assert book["percentiles"].set_index("kpi").loc["overdue_case_months", "p50"] == pytest.approx(pct.loc["overdue_case_months", "p50"])
+    assert book["percentiles"].set_index("key").loc["overdue_case_months", "p50"] == pytest.approx(pct.loc["overdue_case_months", "p50"])
+    assert book["percentiles"].set_index("key").loc["overdue_case_months", "kpi (unit)"] == "cases past the legal deadline (case-months)"
+    # summary.html: parses, names the failure with its reason, KPI names with units
+    from html.parser import HTMLParser
+
+    page = (tmp_path / "out" / "summary" / "summary.html").read_text(encoding="utf-8")
+    HTMLParser().feed(page)
+    assert "no-money" in page and "infeasible" in page and "cases past the legal deadline (case-months)" in page
 
 
 @pytest.mark.parametrize(
@@ -635,9 +642,9 @@ def test_packages_cross_every_variant_and_differences_pair_them(tmp_path):
     assert per.loc["none", "max"] == pytest.approx(15) and per.loc["productivity", "max"] == pytest.approx(6.25)
     book = pd.read_excel(tmp_path / "out" / "summary" / "summary.xlsx", sheet_name=None)
     assert list(book) == ["percentiles", "package_differences", "results"]
-    assert book["package_differences"].set_index("kpi").loc["overdue_case_months", "min"] == pytest.approx(-8.75)
+    assert book["package_differences"].set_index("key").loc["overdue_case_months", "min"] == pytest.approx(-8.75)
     text = terminal_summary(report.table, report.differences)  # what planner batch prints
-    line = next(row for row in text.splitlines() if row.startswith("overdue_case_months") and "productivity - none" in row)
+    line = next(row for row in text.splitlines() if row.startswith("cases past the legal deadline (case-months)") and "productivity - none" in row)
     # p5 .. p95 of the two differences (-8.75, 0), linear interpolation: -8.75 + q * 8.75
     assert line.split()[-5:] == ["-8.31", "-6.56", "-4.38", "-2.19", "-0.438"]
 

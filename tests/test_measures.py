@@ -99,6 +99,14 @@ def test_package_comparison_ranks_as_derived(tmp_path):
         assert (tmp_path / "cmp" / name / "kpis.json").exists()
     for png in ("overdue_per_month.png", "occupancy_vs_places.png", "cost_per_component.png"):
         assert (tmp_path / "cmp" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # comparison.html parses, links each run's report; each package's report is against the status quo
+    from html.parser import HTMLParser
+
+    page = (tmp_path / "cmp" / "comparison.html").read_text(encoding="utf-8")
+    HTMLParser().feed(page)
+    assert 'href="both/report.html"' in page and "cases past the legal deadline" in page
+    report = (tmp_path / "cmp" / "both" / "report.html").read_text(encoding="utf-8")
+    assert "status quo" in report and "Against the status quo" in report
 
 
 def test_unknown_package_is_a_one_line_error(tmp_path):

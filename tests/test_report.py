@@ -12,7 +12,7 @@ import pytest
 from conftest import plan_of, tiny
 
 import planner
-from planner.outputs import plots
+from planner.outputs import labels, plots
 from planner.outputs.kpitable import HEADLINE
 from planner.outputs.report import assumptions, flat_kpis, fmt, render_html
 from planner.outputs.runfolder import TABLE_FILES
@@ -106,7 +106,7 @@ def test_workbook_has_kpis_and_every_table(run):
     sheets = pd.read_excel(folder / "plan.xlsx", sheet_name=None)
     assert list(sheets)[0] == "KPIs"
     kpi_sheet = sheets["KPIs"]
-    assert list(kpi_sheet.columns) == ["KPI", "value", "unit"]
+    assert list(kpi_sheet.columns) == ["KPI", "name", "value", "unit"]
     got = dict(zip(kpi_sheet.KPI, kpi_sheet.value))
     kpis = json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
     expected = flat_kpis(kpis)
@@ -121,7 +121,11 @@ def test_workbook_has_kpis_and_every_table(run):
             assert str(got[key]) == str(value), key
     assert got["overdue_case_months"] == pytest.approx(kpis["overdue_case_months"])
     units = dict(zip(kpi_sheet.KPI, kpi_sheet.unit))
-    assert units["total_cost_eur"] == "EUR" and units["crisis_person_nights"] == "person-nights"
+    assert units["total_cost_eur"] == "EUR million" and units["crisis_person_nights"] == "person-nights"
+    assert got["total_cost_eur"] == pytest.approx(kpis["total_cost_eur"] / 1e6)
+    totals = sheets["plan_quarter_totals"]
+    assert list(totals.columns) == ["decision", "value", "unit"]
+    assert "FTE per month (average)" in set(totals.unit)
     for name in TABLE_FILES:
         csv = pd.read_csv(folder / f"{name}.csv")
         sheet = sheets[name]
@@ -149,26 +153,29 @@ def test_html_is_self_contained_with_kpis_plots_and_tables(run):
     page = _page(folder)
     text = " ".join(page.text)
     assert page.tags.get("table", 0) >= 4  # KPIs, quarterly plan, chain, assumptions
+    assert page.tags.get("details", 0) >= 5  # the detail folds away
     assert page.tags.get("script", 0) == 0 and page.tags.get("link", 0) == 0
     assert all(link.startswith("#") for link in page.links), page.links
     assert "http://" not in html_text and "https://" not in html_text
     # title: instance, run kind, horizon
     assert "tiny-report" in text and "weighted" in text and "2024-01 to 2024-04" in text
-    # KPI table: every headline KPI with its value as shown (thousands separators)
+    # KPI table: every headline KPI with its value as shown (thousands separators) and its unit
     kpis = plan.kpis
-    for key, label, scale in HEADLINE:
-        assert label.split(" (")[0] in text, label
+    for key, _, scale in HEADLINE:
+        assert labels.kpi_label(key) in text, key
         assert fmt(kpis[key] / scale if scale != 1 else kpis[key]) in text, key
+        assert labels.unit(key) in text, key
     # images: embedded PNGs, at least the four figures
     assert len(page.images) >= 4
     for src in page.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     # the quarterly plan and the chain partners
-    assert "Decisions for the first periods" in text and "Consequences for the chain partners" in text
+    assert "Decisions to take now" in text and "Consequences for the chain partners" in text
     quarter = pd.read_csv(folder / "plan_quarter.csv")
+    assert "total" not in set(quarter["item"])  # totals apart from the rows
     for decision in quarter.decision.unique():
-        assert decision in text
+        assert labels.t(f"dec.{decision}") in text
 
 
 def test_html_lists_the_assumptions_escaped(run):
@@ -179,8 +186,9 @@ def test_html_lists_the_assumptions_escaped(run):
     assert "<b>test</b>" not in html_text
     assert "assumption: four months suffice" in text
     assert "horizon" in text and "{start: '2024-01', periods: 4, grain: month}" in text
-    assert "case_types.x.inflow" in text and "assumption: rising inflow" in text
-    assert "case_types.x.start_stock" in text and 'assumption: a stock of twelve "old" cases #1' in text
+    # grouped by the file's sections: case_types (2), the key within the section
+    assert "case_types (2)" in text and "x.inflow" in text and "assumption: rising inflow" in text
+    assert "x.start_stock" in text and 'assumption: a stock of twelve "old" cases #1' in text
     assert "Assumption: nobody else lives in reception; this line continues the same comment." in text
     assert html_text.count("inside a block scalar") == 1  # in the description only, not as an assumption
     assert "header comment" not in text
@@ -207,7 +215,7 @@ def test_html_says_when_the_source_is_unknown():
     plan = plan_of(tiny(case_types={"x": {"inflow": 2}}, staff_pools={"p": {"start_fte": 1}}))
     assert plan.data.source is None
     page = render_html(plan)
-    assert "source file of this instance is unknown" in page
+    assert "was not read from a file" in page
     assert "Assumptions of the instance" in page
 
 

@@ -95,15 +95,21 @@ def test_chain_consequences(status_quo):
 
 
 def test_quarterly_plan_lists_the_decisions_of_the_commit_window(status_quo):
-    """commit_periods 2: hires 0.4 in 2024-01 (total 0.4), housing 1 + 1 = 2, no location."""
+    """commit_periods 2: hires 0.4 in 2024-01 (total 0.4), housing 1 + 1 = 2, no location; no
+    total rows in the table (planner.outputs.quarter.totals sums them)."""
+    from planner.outputs.quarter import totals
+
     q = status_quo.tables["plan_quarter"]
+    assert "total" not in set(q["item"])
     hires = q[q.decision == "hire"]
-    assert hires[hires.item == "total"].value.item() == pytest.approx(0.4)
-    assert hires[hires.item != "total"].period.tolist() == ["2024-01"]
+    assert hires.value.sum() == pytest.approx(0.4)
+    assert hires.period.tolist() == ["2024-01"]
     housing = q[q.decision == "house_regular"]
-    assert housing[housing.item == "total"].value.item() == pytest.approx(2)
-    assert set(housing[housing.item != "total"].period) == {"2024-01", "2024-02"}
-    assert q[(q.decision == "open_location") & (q.item != "total")].empty
+    assert housing.value.sum() == pytest.approx(2)
+    assert set(housing.period) == {"2024-01", "2024-02"}
+    assert q[q.decision == "open_location"].empty
+    tot = totals(q, 2).set_index("decision").value
+    assert tot["hire"] == pytest.approx(0.4) and tot["house_regular"] == pytest.approx(2) and tot["open_location"] == 0
 
 
 def test_solve_opens_what_the_status_quo_does_not():

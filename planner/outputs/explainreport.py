@@ -29,7 +29,7 @@ WORDS = [  # column, words, scale, unit prefix
 SMALL = {"cost_eur": 5e4}
 """Below this (and below 0.5 for the others) a difference is left out of the sentence."""
 BEGIN, END = "<!-- explain:begin -->", "<!-- explain:end -->"
-NAV = '<li><a href="#explain">What the resources buy, why these decisions</a></li>'
+NAV = '<a href="#explain">What the resources buy, why these decisions</a>'
 
 
 def _num(x: float, scale: float, prefix: str) -> str:
@@ -106,11 +106,12 @@ def nav(tables: dict) -> str:
 
 
 def insert(page: str, tables: dict) -> str:
-    """``page`` (a report.html) with the section after the decisions (an earlier one replaced)."""
+    """``page`` (a report.html) with the section after the figures, before the detail (an earlier
+    one replaced)."""
     page = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END) + "\n?", "", page, flags=re.S).replace(NAV, "")
     block = "".join(section(tables))
-    if '<h2 id="figures">' in page:
-        page = page.replace('<h2 id="figures">', block + '\n<h2 id="figures">', 1)
+    if '<h2 id="detail">' in page:
+        page = page.replace('<h2 id="detail">', block + '\n<h2 id="detail">', 1)
     else:
         page = page.replace("<footer>", block + "\n<footer>", 1)
-    return page.replace('<li><a href="#figures">', NAV + '<li><a href="#figures">', 1)
+    return page.replace('<a href="#detail">', NAV + '<a href="#detail">', 1)

@@ -4,7 +4,8 @@ A run sees a long horizon but commits only its first periods (``commit_periods``
 grid = a quarter, 13 on a week grid). ``plan_quarter.csv`` lists, for those periods, the hires per
 pool, external staff, retraining between pools (when the instance allows it), outsourcing per case type, locations to open (decided in the window, with
 their first period of use) or to keep open past their planned close, and placements per region
-(regular and accelerated), each decision group closed by a total row.
+(regular and accelerated). Totals are not rows of the table: :func:`totals` sums each decision
+(external staff, a stock, averaged per period instead), for the report and the workbook.
 
 Columns: decision, item, region, period, value, unit, note.
 """
@@ -18,6 +19,33 @@ COLUMNS = ["decision", "item", "region", "period", "value", "unit", "note"]
 
 def default_commit_periods(grain: str) -> int:
     return 3 if grain == "month" else 13
+
+
+DECISIONS = ("hire", "external_staff", "retrain", "outsource", "open_location", "keep_open", "house_regular", "place_accelerated")
+STOCKS = ("external_staff",)
+"""Decisions that are a level per period (FTE hired in each month), averaged over the window, not summed."""
+
+
+def totals(quarter: pd.DataFrame, window: int) -> pd.DataFrame:
+    """One row per decision of :data:`DECISIONS`: decision, value (the sum over the window; for
+    :data:`STOCKS` the average per period), unit, items (distinct items with a value), kind
+    ('sum' or 'mean')."""
+    rows = []
+    units = {"hire": "FTE", "external_staff": "FTE", "retrain": "FTE", "outsource": "cases", "open_location": "places", "keep_open": "places"}
+    for decision in DECISIONS:
+        part = quarter[quarter.decision == decision] if len(quarter) else quarter
+        if decision == "retrain" and part.empty:
+            continue
+        total = float(part["value"].sum()) if len(part) else 0.0
+        mean = decision in STOCKS
+        rows.append({
+            "decision": decision,
+            "value": total / max(1, window) if mean else total,
+            "unit": units.get(decision, "persons"),
+            "items": int(part["item"].nunique()) if len(part) else 0,
+            "kind": "mean" if mean else "sum",
+        })
+    return pd.DataFrame(rows, columns=["decision", "value", "unit", "items", "kind"])
 
 
 def _flow_rows(frame, decision, item_col, value_col, unit, window, region_col=None):
@@ -37,7 +65,6 @@ def _flow_rows(frame, decision, item_col, value_col, unit, window, region_col=No
                 "note": "",
             }
         )
-    rows.append({"decision": decision, "item": "total", "region": "", "period": "total", "value": float(part[value_col].sum()), "unit": unit, "note": f"{window[0]}..{window[-1]}"})
     return rows
 
 
@@ -56,11 +83,9 @@ def plan_quarter(tables: dict, labels: tuple[str, ...], commit_periods: int) -> 
     opened = locs[(~locs.existing) & locs.opened & locs.decided.isin(window)]
     for _, r in opened.iterrows():
         rows.append({"decision": "open_location", "item": r.location, "region": r.region, "period": r.decided, "value": r.places, "unit": "places", "note": f"{r.type}, in use {r.open_from}..{r.open_until}"})
-    rows.append({"decision": "open_location", "item": "total", "region": "", "period": "total", "value": float(opened.places.sum()), "unit": "places", "note": f"{len(opened)} locations"})
     kept = locs[locs.existing & locs.kept_open]
     for _, r in kept.iterrows():
         rows.append({"decision": "keep_open", "item": r.location, "region": r.region, "period": window[0], "value": r.places, "unit": "places", "note": f"{r.type}, planned close {r.planned_close}"})
-    rows.append({"decision": "keep_open", "item": "total", "region": "", "period": "total", "value": float(kept.places.sum()), "unit": "places", "note": f"{len(kept)} locations"})
 
     rows += _flow_rows(tables["placement"], "house_regular", "region", "housed_regular", "persons", window, "region")
     rows += _flow_rows(tables["placement"], "place_accelerated", "region", "accelerated", "persons", window, "region")

@@ -134,6 +134,11 @@ class Plan:
     tables: dict = field(default_factory=dict)
     model: object = None
     timings: dict = field(default_factory=dict)
+    reference: dict | None = None
+    """The status quo's KPIs, when the run that made the plan also ran it (``planner compare``):
+    report.html shows the headline KPIs against it."""
+    package: str | None = None
+    """The package of measures the plan was solved with, for the report's metadata."""
 
     @classmethod
     def from_model(cls, m, d, info, mode: str, commit_periods: int | None = None, marginal=None, quarter: bool = True) -> "Plan":
@@ -174,7 +179,7 @@ class Plan:
             timings["stage_seconds"] = {s: round(v, 3) for s, v in info.stage_seconds.items()}
         return cls(d, kpis, tables, m, timings)
 
-    def write(self, folder, command: list | None = None, outputs=None) -> Path:
+    def write(self, folder, command: list | None = None, outputs=None, lang: str = "en") -> Path:
         """Write the run folder atomically (:mod:`planner.outputs.runfolder`); returns its path.
 
         ``command``: the command line that made it, kept in the folder's ``run.json``. An existing
@@ -183,7 +188,8 @@ class Plan:
         ``csv`` the tables' CSV files and state.json, ``xlsx`` plan.xlsx, ``html`` report.html with its figures.
         ``run.json``, ``kpis.json``, ``timings.json`` and ``instance.resolved.yaml`` are always
         written. Each file is built once, and only when it is written (matplotlib and openpyxl
-        are imported only for html and xlsx)."""
+        are imported only for html and xlsx). ``lang``: the language of report.html and plan.xlsx
+        (en or nl, :mod:`planner.outputs.labels`)."""
         chosen = OUTPUTS if outputs is None else parse_outputs(outputs)
         check_target(folder, "run")  # before the report's figures are drawn
         t0 = time.perf_counter()
@@ -195,7 +201,7 @@ class Plan:
         if "html" in chosen or "xlsx" in chosen:
             from planner.outputs.report import report_files  # matplotlib, openpyxl
 
-            files.update(report_files(self, html="html" in chosen, xlsx="xlsx" in chosen))
+            files.update(report_files(self, html="html" in chosen, xlsx="xlsx" in chosen, lang=lang, command=command, resolved=files["instance.resolved.yaml"]))
         self.timings["write_seconds"] = round(time.perf_counter() - t0, 3)  # the files' contents
         files["timings.json"] = json_text(self.timings)
         return write_run_folder(folder, files, command)

@@ -189,7 +189,7 @@ RUN_FILES = frozenset(
 """Every file a run folder of ``solve`` / ``simulate`` holds."""
 
 COMPARE_FILES = frozenset(
-    {"comparison.csv", "comparison.xlsx", "comparison.md", "overdue_per_month.png", "occupancy_vs_places.png", "cost_per_component.png", MARKER}
+    {"comparison.csv", "comparison.xlsx", "comparison.md", "comparison.html", "overdue_per_month.png", "occupancy_vs_places.png", "cost_per_component.png", MARKER}
 )
 """The files of a compare folder besides its run folders (one per package and ``status-quo/``)."""
 

@@ -28,11 +28,18 @@ way (what the measure buys, or what it would have bought).
 
 from __future__ import annotations
 
+import logging
+
 import pyomo.environ as pyo
 from pyomo.core.expr.visitor import replace_expressions
 from pyomo.repn import generate_standard_repn
 
 from planner.errors import InputError
+
+log = logging.getLogger("planner")
+EFFECT_KPIS = ("overdue_case_months", "waiting_person_months", "crisis_person_nights", "unsheltered_person_nights", "permit_holder_months_over_norm", "total_cost_eur")
+"""The KPIs in which a measure's value is reported (each in its own unit: case-months,
+person-months, person-nights, EUR)."""
 from planner.instance.loading import InstanceData, validate_dict
 from planner.instance.measures import apply_measures
 from planner.instance.structure import signature, signature_difference
@@ -207,19 +214,27 @@ def choose_and_report(raw: dict, source=None, names=None, time_limit=None, mip_g
     objective (positive: the switch makes the plan worse, i.e. what the measure buys if adopted)."""
     from planner.solver.solve import solve
 
+    log.info("choosing measures (one model with a binary per candidate) ...")
     chosen, refused, info = choose(raw, source, names, time_limit, mip_gap)
     kwargs = {"time_limit": time_limit, "mip_gap": mip_gap}
+    log.info("chosen: %s; solving the chosen package ...", ", ".join(chosen) or "none")
     plan = solve(apply_measures(raw, chosen, source), commit_periods=commit_periods, **kwargs)
     best = plan.kpis["objective"]
     values = {}
-    for name in [n for n in candidates(validate_dict(raw, source), names) if n not in refused]:
+    todo = [n for n in candidates(validate_dict(raw, source), names) if n not in refused]
+    for i, name in enumerate(todo, 1):
+        log.info("candidate %d/%d: %s switched %s ...", i, len(todo), name, "off" if name in chosen else "on")
         other = [n for n in chosen if n != name] if name in chosen else chosen + [name]
-        flipped = solve(apply_measures(raw, other, source), **kwargs).kpis["objective"]
+        flipped_kpis = solve(apply_measures(raw, other, source), **kwargs).kpis
+        flipped = flipped_kpis["objective"]
+        with_, without = (plan.kpis, flipped_kpis) if name in chosen else (flipped_kpis, plan.kpis)
         values[name] = {
             "adopted": name in chosen,
             "objective_with": best if name in chosen else flipped,
             "objective_without": flipped if name in chosen else best,
             "buys": (flipped - best) if name in chosen else (best - flipped),
+            # with the measure minus without it, in each KPI's own unit (a minus: what it saves)
+            "effects": {k: round(float(with_[k]) - float(without[k]), 6) for k in EFFECT_KPIS if k in with_ and k in without},
         }
     plan.kpis["choose_measures"] = {
         "chosen": chosen,

@@ -26,6 +26,7 @@ objective values reported are unscaled.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -41,6 +42,9 @@ from planner.model.objective import STAGES
 from planner.outputs.results import Plan
 from planner.solver.highs import PlannerHighs, SolveInfo, run_highs
 from planner.solver.marginal import marginal_values
+
+log = logging.getLogger("planner")
+"""Progress lines (the CLI shows them on stderr unless --quiet)."""
 
 LEX_REL_TOL = 1e-7
 """Least relative slack of a lexicographic hold row (round-off of a stage proven optimal); the
@@ -271,6 +275,7 @@ def solve_lexicographic(
                 info.stage_seconds[stage] = info.solve_seconds - before
             value = pyo.value(expr)
             info.stage_values[stage] = value
+            log.info("lexicographic stage %d/%d '%s': %s in %.1f s", i + 1, len(names), stage, f"{value:,.2f}", info.stage_seconds[stage])
             obj.deactivate()
             m.lex_hold.add(expr <= hold_rhs(value, _run_gap(res)))
             held = f"stage '{stage}'"

@@ -258,11 +258,13 @@ def run_batch(
     resume: bool = False,
     progress: bool = True,
     command: list | None = None,
+    lang: str = "en",
 ) -> BatchReport:
     """Solve the batch file ``batch_path``; returns what was done (the store holds the rows).
 
     The batch folder must be new, empty or this tool's batch folder (``runfolder.check_target``;
-    with ``resume`` it must exist); ``command`` (the command line) goes into its ``run.json``."""
+    with ``resume`` it must exist); ``command`` (the command line) goes into its ``run.json``;
+    ``lang``: the language of summary.html and summary.xlsx (en or nl)."""
     t_start = time.perf_counter()
     batch_path = Path(batch_path)
     batch, base_path, specs, base_raw = _prepare(batch_path)
@@ -316,7 +318,7 @@ def run_batch(
 
         results, series = store.results(), store.series()
         files = store.export(folder, results, series)
-        table, differences, figures = write_summary(folder, results, series)
+        table, differences, figures = write_summary(folder, results, series, lang)
         return BatchReport(
             folder=folder,
             total=len(specs),

@@ -25,6 +25,7 @@ Only variants with a plan (:data:`planner.studies.store.OK_STATUSES`) count. Fig
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -135,9 +136,23 @@ def _num(x: float) -> str:
     return f"{x:,.3g}"
 
 
-def format_table(table: pd.DataFrame, only_varying: bool = True) -> str:
+def labelled(table: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """The percentiles with KPI names and units instead of keys, EUR in millions
+    (:mod:`planner.outputs.labels`)."""
+    from planner.outputs import labels as L
+
+    out = table.copy()
+    scale = out.kpi.map(L.scale)
+    for c in [c for c in STAT_COLUMNS if c != "n" and c in out.columns]:
+        out[c] = out[c] / scale
+    units = out.kpi.map(lambda k: L.unit(k, lang))
+    out["kpi"] = [f"{L.kpi_label(k, lang)} ({u})" if u else L.kpi_label(k, lang) for k, u in zip(out.kpi, units)]
+    return out
+
+
+def format_table(table: pd.DataFrame, only_varying: bool = True, lang: str | None = None) -> str:
     """The percentiles as aligned text; KPIs equal in every variant (of every package) are left
-    out (see the CSV)."""
+    out (see the CSV). ``lang``: KPI names and units instead of keys (:func:`labelled`)."""
     if only_varying:
         varying = set(table.kpi[table["min"] != table["max"]])
         if "package" in table.columns:  # a KPI that differs between packages varies too
@@ -146,6 +161,8 @@ def format_table(table: pd.DataFrame, only_varying: bool = True) -> str:
         table = table[table.kpi.isin(varying)]
     if table.empty:
         return "(every KPI is the same in every variant; see percentiles.csv)"
+    if lang:
+        table = labelled(table, lang)
     keys = ["kpi", "package"] if "package" in table.columns else ["kpi"]
     head = [*keys, *(f"p{p}" for p in PERCENTILES)]
     if "package" in table.columns:
@@ -174,10 +191,13 @@ def kpi_histograms(results: pd.DataFrame) -> Figure | None:
     """Histograms of the main KPIs (one colour per package, on shared bins)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    from planner.outputs import labels as L
     from planner.outputs.plots import PALETTE, SIZE
 
     ok = ok_rows(results)
     kpis = [k for k in MAIN_KPIS if k in ok.columns and pd.to_numeric(ok[k], errors="coerce").notna().any()]
+    ok = ok.assign(**{k: pd.to_numeric(ok[k], errors="coerce") / L.scale(k) for k in kpis})
+    results = results.assign(**{k: pd.to_numeric(results[k], errors="coerce") / L.scale(k) for k in kpis})
     if not kpis:
         return None
     groups = [(g, ok_rows(part)) for g, part in _by_package(results)]
@@ -188,22 +208,22 @@ def kpi_histograms(results: pd.DataFrame) -> Figure | None:
         ax = fig.add_subplot(rows, cols, i + 1)
         every = pd.to_numeric(ok[k], errors="coerce").dropna().to_numpy(dtype=float)
         bins = np.histogram_bin_edges(every, bins=min(30, max(5, int(math.sqrt(len(every) / len(groups))) + 1)))
-        for j, (g, part) in enumerate(groups):
-            v = pd.to_numeric(part[k], errors="coerce").dropna().to_numpy(dtype=float)
-            if not len(v):
-                continue
-            colour = PALETTE[j % len(PALETTE)] if g is not None else "#1f77b4"
-            ax.hist(v, bins=bins, color=colour, alpha=0.8 if g is None else 0.5, label=g)
-            ax.axvline(float(np.median(v)), color="#d62728" if g is None else colour, linewidth=1)
+        drawn = [(j, g, pd.to_numeric(part[k], errors="coerce").dropna().to_numpy(dtype=float)) for j, (g, part) in enumerate(groups)]
+        drawn = [(j, g, v) for j, g, v in drawn if len(v)]
+        colours = [PALETTE[j % len(PALETTE)] if g is not None else "#1f77b4" for j, g, _ in drawn]
+        # packages side by side in each bin (no overlaps, so every colour is a legend colour)
+        ax.hist([v for _, _, v in drawn], bins=bins, color=colours, alpha=0.85, label=[g for _, g, _ in drawn] if len(drawn) > 1 else None, rwidth=0.9)
+        for (j, g, v), colour in zip(drawn, colours):
+            ax.axvline(float(np.median(v)), color="#d62728" if g is None else colour, linewidth=1.2, linestyle="--" if g is not None else "-")
         same = "\n(the same in every variant)" if every.min() == every.max() else ""
-        ax.set_title(k.replace("_", " ") + same, fontsize=9)
+        ax.set_title("\n".join(textwrap.wrap(f"{L.kpi_label(k)} ({L.unit(k)})", 34)) + same, fontsize=9)
         ax.set_ylabel("variants")
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
         ax.xaxis.set_major_formatter(FuncFormatter(_compact))
     if len(groups) > 1:
         handles, labels = fig.axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=len(groups), frameon=False, title="package (lines: medians)")
+        fig.legend(handles, labels, loc="lower center", ncol=len(groups), frameon=False, title="package (dashed lines: medians)")
         fig.suptitle(f"Main KPIs across {len(ok)} variants with a plan, per package")
         fig.tight_layout(rect=(0, 0.08, 1, 1))
     else:
@@ -302,7 +322,10 @@ def workbook(table: pd.DataFrame, differences: pd.DataFrame | None, results: pd.
     from planner.outputs.report import _format_sheet
 
     buf = io.BytesIO()
-    sheets = [("percentiles", table), ("package_differences", differences), ("results", results)]
+    def named(frame):  # KPI key kept, then its name with the unit; EUR in millions
+        return None if frame is None else labelled(frame).rename(columns={"kpi": "kpi (unit)"}).assign(key=frame.kpi.values).pipe(lambda f: f[["key", *[c for c in f.columns if c != "key"]]])
+
+    sheets = [("percentiles", named(table)), ("package_differences", named(differences)), ("results", results)]
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         for name, frame in sheets:
             if frame is not None:
@@ -311,25 +334,76 @@ def workbook(table: pd.DataFrame, differences: pd.DataFrame | None, results: pd.
     return buf.getvalue()
 
 
-def terminal_summary(table: pd.DataFrame, differences: pd.DataFrame | None) -> str:
+def terminal_summary(table: pd.DataFrame, differences: pd.DataFrame | None, lang: str = "en") -> str:
     """What ``planner batch`` prints: the percentiles of the KPIs that vary; with packages only
     the main KPIs (:data:`MAIN_KPIS`) per package and, when every variant ran under each package,
     their paired differences (the CSV files have every KPI)."""
     if "package" not in table.columns:
-        return format_table(table)
+        return format_table(table, lang=lang)
     main = table[table.kpi.isin(MAIN_KPIS)]
-    text = "percentiles per package (every KPI: summary/percentiles.csv)\n" + format_table(main, only_varying=False)
+    text = "percentiles per package (every KPI: summary/percentiles.csv)\n" + format_table(main, only_varying=False, lang=lang)
     if differences is not None and not differences.empty:
         diff = differences[differences.kpi.isin(MAIN_KPIS)].rename(columns={"package": "pkg"})
         diff = diff.assign(package=diff.pkg + " - " + diff.against).drop(columns=["pkg", "against"])
         text += "\n\nper variant, package minus " + str(differences.against.iloc[0])
-        text += " (every KPI: summary/package_differences.csv)\n" + format_table(diff, only_varying=False)
+        text += " (every KPI: summary/package_differences.csv)\n" + format_table(diff, only_varying=False, lang=lang)
     return text
 
 
-def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None, list[Path]]:
-    """Write ``summary/`` (percentiles.csv, package_differences.csv with packages, the figures);
-    returns the percentiles, the package differences (None without) and the files."""
+def _percentile_html(table: pd.DataFrame, lang: str, keys: list[str]) -> str:
+    from planner.outputs import labels as L
+    from planner.outputs.page import e, table as html_table
+
+    shown = labelled(table, lang)
+    header = [e(L.t("col.kpi", lang) + " (" + L.t("col.unit", lang) + ")")] + [e(L.t(f"col.{k}", lang)) for k in keys if k != "kpi"]
+    header += [e(L.t("col.n", lang)), e(L.t("col.mean", lang))] + [f"p{p}" for p in PERCENTILES]
+    rows = []
+    for r in shown.itertuples(index=False):
+        rec = r._asdict()
+        rows.append([e(rec["kpi"])] + [e(rec[k]) for k in keys if k != "kpi"] + [e(f"{int(rec['n']):,}"), e(_num(rec["mean"]))] + [e(_num(rec[f"p{p}"])) for p in PERCENTILES])
+    first_num = len(keys)
+    return html_table(header, rows, set(range(first_num, len(header))))
+
+
+def _failures_html(results: pd.DataFrame, lang: str) -> str:
+    from planner.outputs import labels as L
+    from planner.outputs.page import e, table as html_table
+
+    bad = results[~results.status.isin(OK_STATUSES)]
+    if bad.empty:
+        return f"<p>{e(L.t('batch.no_failures', lang))}</p>"
+    rows = [[e(r.name), e(r.status), e(r.message if isinstance(r.message, str) else "")] for r in bad.itertuples(index=False)]
+    return html_table([e(L.t("col.variant", lang)), e(L.t("col.status", lang)), e(L.t("col.reason", lang))], rows)
+
+
+def summary_html(name: str, results: pd.DataFrame, table: pd.DataFrame, differences: pd.DataFrame | None, figures: list, lang: str = "en") -> str:
+    """summary.html: how many variants have a plan, the failures with their reasons, the
+    percentile tables (KPI names with units, EUR in millions), then the figures; the KPIs equal in
+    every variant are folded away."""
+    from planner.outputs import labels as L
+    from planner.outputs.page import details, e, frame
+    from planner.outputs.page import figures as figure_grid
+
+    ok = len(ok_rows(results))
+    keys = ["kpi", "package"] if "package" in table.columns else ["kpi"]
+    main = table[table.kpi.isin(MAIN_KPIS)]
+    body = [f"<p class=meta>{e(L.t('batch.intro', lang, ok=ok, n=len(results)))}</p>"]
+    body.append(f"<h2 id=failures>{e(L.t('batch.failures', lang))}</h2>" + _failures_html(results, lang))
+    body.append(f"<h2 id=percentiles>{e(L.t('batch.percentiles', lang))}</h2>" + _percentile_html(main, lang, keys))
+    if differences is not None and not differences.empty:
+        ref = str(differences.against.iloc[0])
+        diff = differences[differences.kpi.isin(MAIN_KPIS)].drop(columns=["against"])
+        body.append(f"<h2 id=differences>{e(L.t('batch.differences', lang, ref=ref))}</h2>" + _percentile_html(diff, lang, ["kpi", "package"]))
+    body.append(f"<h2 id=figures>{e(L.t('h.figures', lang))}</h2>" + figure_grid(figures))
+    rest = table[~table.kpi.isin(MAIN_KPIS)]
+    if len(rest):
+        body.append(f"<h2 id=detail>{e(L.t('h.detail', lang))}</h2>" + details(L.t("h.all_kpis", lang), _percentile_html(rest, lang, keys)))
+    return frame(L.t("batch.title", lang, name=name), "\n".join(body), lang)
+
+
+def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame, lang: str = "en") -> tuple[pd.DataFrame, pd.DataFrame | None, list[Path]]:
+    """Write ``summary/`` (percentiles.csv, package_differences.csv with packages, the figures,
+    summary.html); returns the percentiles, the package differences (None without) and the files."""
     from planner.outputs.plots import png_bytes
 
     out = Path(folder) / "summary"
@@ -347,12 +421,19 @@ def write_summary(folder: Path, results: pd.DataFrame, series: pd.DataFrame) -> 
     series = series[series.id.isin(ok_ids)]
     groups = list(_by_package(results))
     groups = groups if len(groups) > 1 else None
-    for name, fig in (
-        ("kpi_histograms.png", kpi_histograms(results)),
-        ("fan_occupancy.png", fan_occupancy(series, groups)),
-        ("fan_stock.png", fan_stock(series, groups)),
+    pictures = []
+    for name, title, fig in (
+        ("kpi_histograms.png", "kpi_histograms", kpi_histograms(results)),
+        ("fan_occupancy.png", "fan_occupancy", fan_occupancy(series, groups)),
+        ("fan_stock.png", "fan_stock", fan_stock(series, groups)),
     ):
         if fig is not None:
-            (out / name).write_bytes(png_bytes(fig))
+            png = png_bytes(fig)
+            (out / name).write_bytes(png)
             written.append(out / name)
+            from planner.outputs import labels as L
+
+            pictures.append((L.t(f"batch.fig.{title}", lang), name, png))
+    written.append(out / "summary.html")
+    written[-1].write_text(summary_html(Path(folder).name, results, table, differences, pictures, lang), encoding="utf-8")
     return table, differences, written

@@ -3,7 +3,7 @@
 
 The window is the run's first ``commit_periods`` periods (``kpis.json``; at least 1, at most the
 horizon). Per decision group, a row per item and period of the window with a value of at least
-1e-9, then a total row (period ``total``, the sum over the window):
+1e-9 (no total rows: the report and the workbook sum them, :func:`planner.outputs.quarter.totals`):
 
     hire               hires per pool                       FTE
     external_staff     external FTE per pool                FTE
@@ -32,21 +32,18 @@ KEYS = ("decision", "item", "region", "period")
 
 
 def flow_rows(decision: str, values: dict[str, np.ndarray], unit: str, labels, window: int, regions: bool = False) -> list[dict]:
-    """A row per item and period of the window (values of at least 1e-9), then the total row."""
+    """A row per item and period of the window (values of at least 1e-9)."""
     rows = []
     for item, series in values.items():
         for t in range(window):
             if abs(series[t]) >= 1e-9:
                 rows.append({"decision": decision, "item": item, "region": item if regions else "", "period": labels[t],
                              "value": float(series[t]), "unit": unit, "note": ""})
-    total = float(sum(series[:window].sum() for series in values.values()))
-    rows.append({"decision": decision, "item": "total", "region": "", "period": "total", "value": total, "unit": unit,
-                 "note": f"{labels[0]}..{labels[window - 1]}"})
     return rows
 
 
 def location_rows(d: InstanceData, locs: Locations, window: int) -> list[dict]:
-    """Candidates decided in the window and existing locations kept open, each group with its total."""
+    """Candidates decided in the window and existing locations kept open."""
     inst, labels = d.instance, d.grid.labels
     rows, opened = [], []
     for l, first in locs.started.items():
@@ -56,14 +53,10 @@ def location_rows(d: InstanceData, locs: Locations, window: int) -> list[dict]:
             opened.append(loc.places)
             rows.append({"decision": "open_location", "item": l, "region": loc.region, "period": labels[decided], "value": float(loc.places),
                          "unit": "places", "note": f"{loc.type}, in use {labels[periods[0]]}..{labels[periods[-1]]}"})
-    rows.append({"decision": "open_location", "item": "total", "region": "", "period": "total", "value": float(sum(opened)),
-                 "unit": "places", "note": f"{len(opened)} locations"})
     for l in locs.kept:
         loc = inst.locations[l]
         rows.append({"decision": "keep_open", "item": l, "region": loc.region, "period": labels[0], "value": float(loc.places),
                      "unit": "places", "note": f"{loc.type}, planned close {loc.open_until or ''}"})
-    rows.append({"decision": "keep_open", "item": "total", "region": "", "period": "total",
-                 "value": float(sum(inst.locations[l].places for l in locs.kept)), "unit": "places", "note": f"{len(locs.kept)} locations"})
     return rows
 
 
