@@ -191,7 +191,8 @@ def test_recount_flags_courts_off_the_rule(period, value, message, tmp_path):
 
 def test_without_court_capacity_tables_are_byte_identical(tmp_path):
     """No court capacity: every table and kpis.json of a simulated and of a solved run equal, byte
-    for byte, those written by the code before the court capacity (tests/golden/no_courts)."""
+    for byte, those written by the code before the court capacity (tests/golden/no_courts; plan_quarter.csv
+    without the total rows the report now sums, state.json with the fields the state gained since)."""
     from test_returns import appeal_instance
 
     runs = {"simulate": simulate(validate_dict(appeal_instance())), "solve": solve(validate_dict(mixed_instance()))}
