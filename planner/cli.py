@@ -80,14 +80,18 @@ def _run_name(d, package: str | None) -> str:
     return d.name if not package else f"{d.name}-{package}"
 
 
-def _whole(text: str) -> int:
+def _whole_at_least(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got '{text}'")
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {least}, got '{text}'")
     return value
+
+
+def _whole(text: str) -> int:
+    return _whole_at_least(text, 1)
 
 
 def _cmd_solve(args) -> int:
@@ -283,13 +287,7 @@ def _share(text: str) -> float:
 
 
 def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got '{text}'")
-    return value
+    return _whole_at_least(text, 0)
 
 
 def _stochastic(args) -> int:
