@@ -35,7 +35,6 @@ extensive form had a 28 % gap after 300 s (2 nodes), the relaxed one was optimal
 
 from __future__ import annotations
 
-import logging
 import time
 
 import pyomo.environ as pyo
@@ -46,7 +45,7 @@ from planner.instance.load import check_before_build
 from planner.model import build_model
 from planner.model.stages import first_stage, relax_recourse
 from planner.solver.highs import SolveInfo, run_highs
-from planner.solver.persistent import Outcome, Resolver
+from planner.solver.persistent import Outcome, Resolver, quiet_near_bounds
 
 ROUND = 1e-9
 """First-stage values within this of an integer (binaries) or of 0 are rounded when fixed."""
@@ -57,26 +56,9 @@ def risk_measure(m):
     return m.crisis_person_nights + m.unsheltered_person_nights
 
 
-class _NearBoundFilter(logging.Filter):
-    """Drops Pyomo's W1001 warning for a relaxed binary's solution value a round-off outside
-    [0, 1] (``-2.4e-15``)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if "not in domain UnitInterval" not in text:
-            return True
-        try:
-            value = float(text.split("`")[1])
-        except (IndexError, ValueError):
-            return True
-        return min(abs(value), abs(value - 1)) > 1e-6
-
-
 def quiet_relaxed() -> None:
-    """Install :class:`_NearBoundFilter` on Pyomo's log (once)."""
-    log = logging.getLogger("pyomo.core")
-    if not any(isinstance(f, _NearBoundFilter) for f in log.filters):
-        log.addFilter(_NearBoundFilter())
+    """Silence Pyomo's warning for a relaxed binary a round-off outside [0, 1] (once)."""
+    quiet_near_bounds("UnitInterval", 1e-6)
 
 
 def build_extensive(scenarios, periods: int, cvar_alpha: float | None = None, cvar_weight: float = 0.0, integer_recourse: bool = False):

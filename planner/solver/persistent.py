@@ -114,25 +114,36 @@ def _no_update(timer=None) -> None:
     return None
 
 
-class _NearBinaryFilter(logging.Filter):
-    """Drops Pyomo's W1001 warning for a MIP solution value within HiGHS's integrality tolerance
-    of 0 or 1 (``0.9999999999999978``): harmless, and in a batch it would print for every variant."""
+class NearBoundFilter(logging.Filter):
+    """Drops Pyomo's W1001 warning for a solution value of a variable in ``domain`` (``Binary``,
+    ``UnitInterval``) within ``tol`` of 0 or 1: for a MIP HiGHS's integrality tolerance
+    (``0.9999999999999978``; in a batch it would print for every variant), for a relaxed binary
+    a round-off outside [0, 1] (``-2.4e-15``)."""
+
+    def __init__(self, domain: str, tol: float):
+        super().__init__()
+        self.domain, self.tol = domain, tol
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        if "not in domain Binary" not in text:
+        if f"not in domain {self.domain}" not in text:
             return True
         try:
             value = float(text.split("`")[1])
         except (IndexError, ValueError):
             return True
-        return min(abs(value), abs(value - 1)) > 1e-5
+        return min(abs(value), abs(value - 1)) > self.tol
+
+
+def quiet_near_bounds(domain: str, tol: float) -> None:
+    """Install a :class:`NearBoundFilter` for ``domain`` on Pyomo's log (once)."""
+    log = logging.getLogger("pyomo.core")
+    if not any(isinstance(f, NearBoundFilter) and f.domain == domain for f in log.filters):
+        log.addFilter(NearBoundFilter(domain, tol))
 
 
 def _quiet_near_binaries() -> None:
-    log = logging.getLogger("pyomo.core")
-    if not any(isinstance(f, _NearBinaryFilter) for f in log.filters):
-        log.addFilter(_NearBinaryFilter())
+    quiet_near_bounds("Binary", 1e-5)
 
 
 @contextmanager
