@@ -153,6 +153,40 @@ def test_rolling_folder_and_evaluate(tmp_path):
     assert "| waiting for a first decision | person-months | 30 | 160 | 0 | 30 |" in (out / "rolling.md").read_text()
 
 
+def closing_site() -> dict:
+    """One existing site ``old`` of 50 places whose planned close is after 2024-02; keeping it open
+    (to the horizon's end) costs EUR 100 a place once; running costs 0, no candidate, crisis
+    capacity 0. The only occupants: group ``g``, forecast 50, 50, 0, 0."""
+    return tiny(
+        regions={"A": {"population": 1, "crisis_capacity": 0}},
+        location_types={"t": {"eur_per_place_year": 0, "lead_months": 12, "keep_open_eur_per_place": 100}},
+        locations={"old": {"region": "A", "type": "t", "places": 50, "status": "existing", "open_until": "2024-02"}},
+        reception={"occupancy_norm": 1, "other_groups": {"g": [50, 50, 0, 0]}},
+    )
+
+
+def test_replay_takes_no_decision_the_steps_did_not():
+    """:func:`closing_site`, realised g 50 a month from 2024-03, re-planning every 3 months.
+
+    * Step 1 (2024-01, forecast): nobody needs a place after February, keeping ``old`` costs EUR
+      5,000 and saves nothing: not kept. Its close falls in the window (2024-01..03), so the play
+      fixes keep = 0: March has 50 persons and no place: 50 x 31 = 1,550 unsheltered person-nights.
+    * Step 2 (2024-04): ``old`` is closed: 50 x 30 = 1,500. Rolling: 3,050 person-nights.
+    * Hindsight keeps ``old`` (EUR 5,000): 0 unsheltered.
+    * The replay (every decision of the steps fixed) must give rolling's 3,050: the keep-open the
+      steps did not take is 0 there too (left free, the replay, which knows the realised data,
+      kept the site and counted 0)."""
+    d = validate_dict(closing_site())
+    res = rolling(d, {"reception.other_groups.g": {2: 50.0, 3: 50.0}}, every=3, progress=lambda line: None)
+    assert res.replay.model.keep["old"].value == pytest.approx(0)
+    assert res.replay.kpis["unsheltered_person_nights"] == pytest.approx(3050, abs=1e-6)
+    assert res.objective == pytest.approx(res.replay.kpis["objective"], rel=1e-9)
+    for s in res.steps:
+        assert s.played_objective == pytest.approx(s.replay_objective, rel=1e-9, abs=1e-9), s.at
+    assert res.hindsight.kpis["unsheltered_person_nights"] == pytest.approx(0, abs=1e-6)
+    assert res.hindsight.kpis["total_cost_eur"] == pytest.approx(5000, abs=1e-3)
+
+
 def _cli(*args, cwd):
     return subprocess.run([sys.executable, "-m", "planner.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
