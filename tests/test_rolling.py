@@ -37,7 +37,7 @@ import yaml
 from conftest import tiny
 from planner.check.evaluate import evaluate_run
 from planner.instance.loading import validate_dict
-from planner.studies.rolling import rolling
+from planner.studies.rolling import hindsight_note, rolling
 from planner.studies.rollingreport import comparison, write_rolling
 
 
@@ -185,6 +185,36 @@ def test_replay_takes_no_decision_the_steps_did_not():
         assert s.played_objective == pytest.approx(s.replay_objective, rel=1e-9, abs=1e-9), s.at
     assert res.hindsight.kpis["unsheltered_person_nights"] == pytest.approx(0, abs=1e-6)
     assert res.hindsight.kpis["total_cost_eur"] == pytest.approx(5000, abs=1e-3)
+
+
+def test_hindsight_is_never_above_rolling(monkeypatch):
+    """The rolling trajectory is a plan of hindsight's model (the same start, the realised data),
+    so a hindsight that HiGHS stopped at its gap or a limit with a worse plan is replaced by it.
+    Broken case: :func:`staffing` with the hindsight solve kept from hiring (its plan is the
+    status quo's: 160 person-months waiting, above rolling's 30): hindsight is then the rolling
+    trajectory (30, regret 0) and says so. Unbroken, hindsight is HiGHS's own plan (0 waiting,
+    :func:`test_rolling_by_hand`) with its gap stated."""
+    import planner.studies.rolling as rolling_mod
+    from planner.solver.fromstate import fix_all
+
+    res = rolling(validate_dict(staffing()), REALISED, every=2, progress=lambda line: None)
+    assert not res.hindsight_is_rolling and res.hindsight.kpis["waiting_person_months"] == pytest.approx(0, abs=1e-6)
+    assert hindsight_note(res).startswith("HiGHS gap ")
+
+    solve_start = rolling_mod.solve_start
+
+    def no_hires(st, fix_more=None, **kw):  # only the hindsight solve has neither fix_more nor a start state
+        if fix_more is None and st.offset == 0 and kw.get("mip_gap") == rolling_mod.HINDSIGHT_GAP:
+            fix_more = lambda m: fix_all(m, [("hires", ("p", t), 0.0) for t in m.T])  # noqa: E731
+        return solve_start(st, fix_more=fix_more, **kw)
+
+    monkeypatch.setattr(rolling_mod, "solve_start", no_hires)
+    res = rolling(validate_dict(staffing()), REALISED, every=2, progress=lambda line: None)
+    assert res.hindsight_is_rolling
+    assert res.hindsight.kpis["waiting_person_months"] == pytest.approx(30, abs=1e-6)
+    assert res.hindsight.kpis["objective"] == pytest.approx(res.objective, rel=1e-9)
+    assert comparison(res).set_index("kpi").loc["waiting for a first decision", "regret"] == pytest.approx(0, abs=1e-6)
+    assert "hindsight is the rolling trajectory" in hindsight_note(res)
 
 
 def _cli(*args, cwd):

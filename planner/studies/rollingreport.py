@@ -25,6 +25,7 @@ import pandas as pd
 from planner.outputs.plots import occupancy_by_run, png_bytes
 from planner.outputs.runfolder import MARKER, check_target, marker_text
 from planner.studies.compare import comparison_table, markdown_table
+from planner.studies.rolling import hindsight_note
 
 RUNS = ("rolling", "status-quo", "hindsight")
 
@@ -98,6 +99,8 @@ def markdown(res, table: pd.DataFrame, steps: pd.DataFrame, every: int, forecast
         "knowing the realised data from the start). Regret = rolling - hindsight.",
         "",
         markdown_table(table),
+        "",
+        f"Hindsight: {hindsight_note(res)}.",
         "",
         "| step | window | forecast | hires (FTE) | external (FTE-periods) | outsourced (cases) | sites opened | plan objective | played objective | seconds |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
