@@ -34,7 +34,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import tiny
+from conftest import merge, tiny
 from planner.check.evaluate import evaluate_run
 from planner.instance.loading import validate_dict
 from planner.studies.rolling import hindsight_note, rolling
@@ -215,6 +215,24 @@ def test_hindsight_is_never_above_rolling(monkeypatch):
     assert res.hindsight.kpis["objective"] == pytest.approx(res.objective, rel=1e-9)
     assert comparison(res).set_index("kpi").loc["waiting for a first decision", "regret"] == pytest.approx(0, abs=1e-6)
     assert "hindsight is the rolling trajectory" in hindsight_note(res)
+
+
+def test_unanchored_ramp_is_warned(tmp_path):
+    """:func:`staffing` with a ramp down of 5 decisions a month on ``x`` and no
+    ``decisions_before``: the first period's production is free for hindsight and the first step
+    while step 2 starts anchored at the state's decisions: warned in the progress and rolling.md.
+    With ``decisions_before`` (5 a month, so no staff and 0 decisions in January stay feasible) there is
+    nothing to warn."""
+    lines = []
+    raw = merge(staffing(), {"case_types": {"x": {"max_decision_decrease": 5}}})
+    res = rolling(validate_dict(raw), REALISED, every=2, progress=lines.append)
+    assert any(line.startswith("warning: x: a production ramp but no decisions_before") for line in lines), lines
+    out = write_rolling(res, tmp_path / "roll", 2, "instance")
+    assert "Warning: x: a production ramp but no decisions_before" in (out / "rolling.md").read_text()
+    raw["case_types"]["x"]["decisions_before"] = 5
+    lines.clear()
+    res = rolling(validate_dict(raw), REALISED, every=2, progress=lines.append)
+    assert res.warnings == [] and not any(line.startswith("warning:") for line in lines), lines
 
 
 def _cli(*args, cwd):

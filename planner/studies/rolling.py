@@ -84,6 +84,7 @@ class RollingResult:
     status_quo: object = None
     forecast_rows: list = field(default_factory=list)
     periods: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
 
 def period_objective(m, d, t: int) -> float:
@@ -194,6 +195,14 @@ def rolling(d, realised: dict, every: int = 3, start: int = 0, to: int | None = 
     res = RollingResult(periods=list(d.grid.labels[start:to]))
     first = sections = sections0(d_real, start) if start > 0 else None
     p, windows, trajectory = start, [], []
+    free = unanchored_ramps(d) if start == 0 else []
+    if free:
+        res.warnings.append(
+            f"{', '.join(free)}: a production ramp but no decisions_before, so in the first period hindsight and the first step may "
+            "set any production (e.g. none) while every later step starts from a state anchored at the decisions before; give "
+            "case_types.NAME.decisions_before to anchor the start too"
+        )
+        progress(f"warning: {res.warnings[-1]}")
     while p < to:
         t0 = time.perf_counter()
         w = min(every, to - p)
@@ -275,6 +284,15 @@ def hindsight_note(res: RollingResult) -> str:
         f"HiGHS gap {gap:.2%}: no plan knowing the realised data has an objective below {bound:,.0f}, "
         f"so the regret in objective is {res.objective - k['objective']:,.0f} to {res.objective - bound:,.0f}"
     )
+
+
+def unanchored_ramps(d) -> list:
+    """Case types of ``d`` with a production ramp (up or down) and no ``decisions_before``: their
+    first period is free (:mod:`planner.model.cases`), so the plans from the instance's own start
+    (hindsight, the first step) may change their production at once, which a step from a state
+    (anchored at the decisions before) cannot: the comparison then favours hindsight."""
+    cts = d.instance.case_types
+    return [k for k, ct in cts.items() if ct.decisions_before is None and (ct.max_decision_increase is not None or ct.max_decision_decrease is not None)]
 
 
 def _check_steps(res: RollingResult, d, start: int, progress) -> None:

@@ -102,6 +102,7 @@ def markdown(res, table: pd.DataFrame, steps: pd.DataFrame, every: int, forecast
         "",
         f"Hindsight: {hindsight_note(res)}.",
         "",
+        *[f"Warning: {w}.\n" for w in res.warnings],
         "| step | window | forecast | hires (FTE) | external (FTE-periods) | outsourced (cases) | sites opened | plan objective | played objective | seconds |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
