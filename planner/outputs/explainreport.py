@@ -3,7 +3,9 @@
 Each row becomes a sentence: what was changed, then every KPI that moved, with its sign and unit
 ("Without opening site-6 (R6): +12,400 crisis person-nights, -EUR 21.0 million."). A difference
 smaller than half a unit (EUR 50,000 for cost) is left out of the sentence; the table below it
-(folded) has every number. Rows whose objective difference lies within the solvers' MIP gaps say so.
+(folded) has every number, with the objective's proven lower bound. A row's note (no measurable
+difference, not known to the stated accuracy, not re-solved because the plan had no choice) ends
+its sentence.
 
 :func:`section` is called by :func:`planner.outputs.report.render_html` when the plan's tables hold
 the two frames (``planner solve --explain``); :func:`insert` puts the same section into a written
@@ -54,6 +56,8 @@ def sentence(row) -> str:
     """One row in plain words."""
     what = str(row["what"])
     what = what[0].upper() + what[1:]
+    if row["status"] == "at_limit":
+        return f"{what}: not re-solved, {row.get('note', '')}."
     if row["status"] not in ("optimal", "time_limit_feasible", "limit_feasible"):
         return f"{what}: not re-solved ({row['status']}: {row.get('note', '')})."
     text = f"{what}: {effects(row)}."
@@ -67,7 +71,7 @@ def _e(x) -> str:
 
 
 def _details(frame: pd.DataFrame, first: str) -> str:
-    cols = [first, "item", "periods", "amount", "unit"] + [c for c, *_ in WORDS] + ["objective"]
+    cols = [first, "item", "periods", "amount", "unit"] + [c for c, *_ in WORDS] + ["objective", "objective_bound"]
     head = "".join(f"<th>{_e(c)}</th>" for c in cols)
     body = []
     for _, r in frame.iterrows():
@@ -115,3 +119,31 @@ def insert(page: str, tables: dict) -> str:
     else:
         page = page.replace("<footer>", block + "\n<footer>", 1)
     return page.replace('<a href="#detail">', NAV + '<a href="#detail">', 1)
+
+
+SHEETS = ("sensitivities", "explanations")
+
+
+def workbook(data: bytes, tables: dict) -> bytes:
+    """``data`` (a plan.xlsx) with a sheet per table of :data:`SHEETS`, formatted as the
+    workbook's other sheets (an earlier one replaced)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from planner.outputs.report import _as_written, _format_sheet, _normalise_zip
+
+    book = load_workbook(io.BytesIO(data))
+    for name in SHEETS:
+        if name in book.sheetnames:
+            del book[name]
+    for name in SHEETS:
+        frame = _as_written(tables[name])
+        ws = book.create_sheet(name)
+        ws.append([str(c) for c in frame.columns])
+        for row in frame.itertuples(index=False):
+            ws.append([None if isinstance(v, float) and math.isnan(v) else v for v in row])
+        _format_sheet(ws, frame)
+    buf = io.BytesIO()
+    book.save(buf)
+    return _normalise_zip(buf.getvalue())
