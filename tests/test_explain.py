@@ -345,3 +345,20 @@ def test_cli_explain_refuses(tmp_path, capsys):
     bad.write_text(yaml.safe_dump(staff_instance(explain={"housing_regions": ["nowhere"]})))
     assert main(["solve", str(bad), "--out", str(tmp_path / "bad"), "--explain"]) == 2
     assert "explain.housing_regions" in capsys.readouterr().err
+
+
+def test_folder_start_from_locations(tmp_path):
+    """planner explain solves the run's plan again from its site decisions in locations.csv: the
+    reception plan above keeps E open (keep E = 1) and opens C in month 0 (start C = 1, 0, 0, 0;
+    serve C = 1 in all 4 months)."""
+    import yaml
+
+    from planner.studies.explain import folder_start, read_plan_folder
+
+    inst = tmp_path / "reception.yaml"
+    inst.write_text(yaml.safe_dump(reception_instance()))
+    assert main(["solve", str(inst), "--out", str(tmp_path / "run")]) == 0
+    d, _raw, tables, _kpis = read_plan_folder(tmp_path / "run")
+    start = folder_start(d, tables["locations"])
+    want = [("keep", "E", 1.0)] + [(c, ("C", t), float(c == "serve" or t == 0)) for t in range(4) for c in ("start", "serve")]
+    assert sorted(start, key=str) == sorted(want, key=str)

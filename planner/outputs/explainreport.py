@@ -92,13 +92,16 @@ def section(tables: dict) -> list[str]:
     parts = [
         f'{BEGIN}<h2 id="explain">What one more of each resource buys</h2>'
         "<p>Each line: the plan solved again with one resource changed, minus this plan, over the reported horizon "
-        "(a minus is a saving; person-months, person-nights and euros as counted in the key figures).</p>"
+        "(a minus is a saving; person-months, person-nights and euros as counted in the key figures). "
+        "Each difference is known to within 5 % of itself, or to the plan's own optimality gap when it is smaller "
+        "than that (then it says: no measurable difference).</p>"
     ]
     parts.append("<ul>" + "".join(f"<li>{_e(sentence(r))}</li>" for _, r in sens.iterrows()) + "</ul>")
     parts.append(_details(sens, "resource"))
     parts.append(
         "<h3>Why each decision of the first periods</h3><p>Each line: the plan solved again with that decision withheld in the "
-        "committed periods (everything else free to adapt), minus this plan: a plus is what the decision saves.</p>"
+        "committed periods (everything else free to adapt), minus this plan: a plus is what the decision saves. "
+        "A decision the plan could not have made otherwise (all the housing there is) is named, not re-solved.</p>"
     )
     parts.append("<ul>" + "".join(f"<li>{_e(sentence(r))}</li>" for _, r in expl.iterrows()) + "</ul>")
     parts.append(_details(expl, "decision") + END)

@@ -351,8 +351,9 @@ def explain_tables(d, base_raw: dict, tables: dict, ref: dict, start: list, opti
         "sensitivities": frame(sens, outcomes[: len(sens)], ref, options).rename(columns={"kind": "resource"}),
         "explanations": frame(expl, outcomes[len(sens) :], ref, options).rename(columns={"kind": "decision"}),
         "seconds": time.perf_counter() - t0,
-        "tasks": len(sens) + len(expl),
-        "task_seconds": [(t.group, t.kind, t.item, o.timings.get("total_seconds", 0.0)) for t, o in zip(sens + expl, outcomes)],
+        "tasks": sum(1 for t in sens + expl if not t.skip),
+        "task_seconds": [(t.group, t.kind, t.item, o.timings.get("total_seconds", 0.0), o.status, o.kpis.get("explain_full", False))
+                         for t, o in zip(sens + expl, outcomes)],
     }
 
 
@@ -382,6 +383,28 @@ def explain_plan(plan, options: dict | None = None, workers: int | None = None) 
     return out
 
 
+def folder_start(d, locations: pd.DataFrame) -> list[tuple]:
+    """The run's site decisions within the horizon, from its ``locations.csv``, as a partial MIP
+    start ``(component, index, value)``: candidates' ``start`` and ``serve`` in the horizon's
+    periods (the look-ahead's are not written), existing sites' ``keep``."""
+    labels, T = list(d.grid.labels), d.horizon_T
+    out = []
+    for row in locations.itertuples(index=False):
+        name = str(row.location)
+        loc = d.instance.locations.get(name)
+        if loc is None:
+            continue
+        if loc.status == "existing":
+            out.append(("keep", name, 1.0 if str(row.kept_open) == "True" else 0.0))
+            continue
+        opened = str(row.opened) == "True" and str(row.open_from) in labels
+        t0 = labels.index(str(row.open_from)) if opened else T
+        t1 = labels.index(str(row.open_until)) if opened and str(row.open_until) in labels else T - 1
+        for t in range(d.location_first_period(name), T):
+            out += [("start", (name, t), float(t == t0)), ("serve", (name, t), float(t0 <= t <= t1))]
+    return out
+
+
 def read_plan_folder(folder):
     """(instance data, plain instance, tables, kpis) of a run folder written by ``planner solve``;
     :class:`~planner.errors.InputError` for anything else."""
@@ -404,8 +427,9 @@ def read_plan_folder(folder):
     _year_keys(raw)
     d = validate_dict(raw, path)
     tables = {}
-    for name in ("plan_quarter", "placement", "costs"):
-        tables[name] = pd.read_csv(Path(folder) / f"{name}.csv", keep_default_na=False)
+    for name in ("plan_quarter", "placement", "costs", "locations"):
+        path = Path(folder) / f"{name}.csv"
+        tables[name] = pd.read_csv(path, keep_default_na=False) if path.exists() or name != "locations" else pd.DataFrame(columns=["location"])
     return d, plain_instance(d), tables, run.kpis
 
 
@@ -416,8 +440,10 @@ def explain_run(folder, options: dict | None = None, workers: int | None = None)
     options = dict(options or {})
     t0 = time.perf_counter()
     d, raw, tables, kpis = read_plan_folder(folder)
-    resolver = ExplainResolver(raw, options)
-    base = resolver.solve_variant([])
+    # the plan solved again, to the plan's own gap against its objective: the run's site decisions
+    # within the horizon as a start, the look-ahead's found again
+    resolver = ExplainResolver(raw, options, folder_start(d, tables["locations"]), float(kpis["objective"]))
+    base = resolver.run_task(Task("base", "", "", "", "", 0.0, "", ""))
     if base.status not in SOLVED:
         from planner.errors import SolveError
 
