@@ -118,6 +118,7 @@ class ExplainResolver(Resolver):
         self.reference = reference
         self.task: Task | None = None
         self.last: dict = {}
+        self.lp_basis = None  # (HiGHS object, basis) of the last LP relaxation
 
     def floor(self) -> float:
         return (self.options.get("mip_gap") or DEFAULT_GAP) * abs(self.reference or 0.0)
@@ -173,9 +174,12 @@ class ExplainResolver(Resolver):
             h.setOptionValue(key, value)
         h.setOptionValue("time_limit", float(self.options.get("time_limit") or highspy.kHighsInf))
         try:
+            if self.lp_basis is not None and self.lp_basis[0] is h:  # the previous row's LP basis: a warm start
+                h.setBasis(self.lp_basis[1])
             h.run()
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None, None
+            self.lp_basis = (h, h.getBasis())
             return h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value)
         finally:
             h.setOptionValue("solve_relaxation", False)
