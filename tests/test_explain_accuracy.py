@@ -28,7 +28,7 @@ def test_note_says_the_bound_or_flags_the_row():
     assert note_of({"objective_bound": 100.0, "objective": 104.0}, {}, 1.0) == ""
     flagged = note_of({"objective_bound": 100.0, "objective": 110.0}, {}, 1.0)
     assert flagged == "not known to 5%: the objective difference lies between 100.0 and 110.0 (solver stopped at a limit)"
-    assert note_of({"objective_bound": -0.5, "objective": 0.2}, {}, 1.0) == "no measurable difference: within +-1.0 objective units, the plan's own MIP gap"
+    assert note_of({"objective_bound": -0.5, "objective": 0.2}, {}, 1.0) == "no measurable difference: within +-1 objective units, the plan's own MIP gap"
     row = {"what": "without opening C: 100 places, 2024-01", "status": "time_limit_feasible", "objective_bound": 100.0, "objective": 110.0,
            "unsheltered_person_nights": 3.0, "note": flagged}
     assert sentence(row) == "Without opening C: 100 places, 2024-01: +3 unsheltered person-nights. (" + flagged + ".)"
@@ -89,3 +89,4 @@ def test_no_difference_proven_by_the_full_mip(fractional_plan):
     assert row["objective"] == pytest.approx(0, abs=0.6) and row["cost_eur"] == pytest.approx(0, abs=0.6)
     assert -0.6 - 1e-9 <= row["objective_bound"] <= row["objective"] + 1e-9
     assert row["note"] == "no measurable difference: within +-0.6 objective units, the plan's own MIP gap"
+    assert sentence(row) == "1 more FTE in p from the start: " + row["note"] + "."

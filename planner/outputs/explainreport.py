@@ -3,9 +3,9 @@
 Each row becomes a sentence: what was changed, then every KPI that moved, with its sign and unit
 ("Without opening site-6 (R6): +12,400 crisis person-nights, -EUR 21.0 million."). A difference
 smaller than half a unit (EUR 50,000 for cost) is left out of the sentence; the table below it
-(folded) has every number, with the objective's proven lower bound. A row's note (no measurable
-difference, not known to the stated accuracy, not re-solved because the plan had no choice) ends
-its sentence.
+(folded) has every number, with the objective's proven lower bound. A row with no measurable
+difference says only that (its KPI columns are one of several equally good plans); a row not known
+to the stated accuracy, or not re-solved because the plan had no choice, says so.
 
 :func:`section` is called by :func:`planner.outputs.report.render_html` when the plan's tables hold
 the two frames (``planner solve --explain``); :func:`insert` puts the same section into a written
@@ -60,6 +60,8 @@ def sentence(row) -> str:
         return f"{what}: not re-solved, {row.get('note', '')}."
     if row["status"] not in ("optimal", "time_limit_feasible", "limit_feasible"):
         return f"{what}: not re-solved ({row['status']}: {row.get('note', '')})."
+    if str(row.get("note", "")).startswith("no measurable difference"):  # the KPI columns are one equally good plan's
+        return f"{what}: {row['note']}."
     text = f"{what}: {effects(row)}."
     if row.get("note"):
         text += f" ({row['note']}.)"

@@ -313,7 +313,8 @@ def note_of(row: dict, kpis: dict, floor: float) -> str:
     if high - low > tolerance(low, high, floor) + NUMERIC:
         return f"not known to {ACCURACY:.0%}: the objective difference lies between {low:,.1f} and {high:,.1f} (solver stopped at a limit)"
     if abs(low) <= floor and abs(high) <= floor:
-        return f"no measurable difference: within +-{floor:,.1f} objective units, the plan's own MIP gap"
+        size = f"{floor:,.0f}" if floor >= 10 else f"{floor:.2g}"
+        return f"no measurable difference: within +-{size} objective units, the plan's own MIP gap"
     return ""
 
 
