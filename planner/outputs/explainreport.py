@@ -126,29 +126,4 @@ def insert(page: str, tables: dict) -> str:
     return page.replace('<a href="#detail">', NAV + '<a href="#detail">', 1)
 
 
-SHEETS = ("sensitivities", "explanations")
 
-
-def workbook(data: bytes, tables: dict) -> bytes:
-    """``data`` (a plan.xlsx) with a sheet per table of :data:`SHEETS`, formatted as the
-    workbook's other sheets (an earlier one replaced)."""
-    import io
-
-    from openpyxl import load_workbook
-
-    from planner.outputs.report import _as_written, _format_sheet, _normalise_zip
-
-    book = load_workbook(io.BytesIO(data))
-    for name in SHEETS:
-        if name in book.sheetnames:
-            del book[name]
-    for name in SHEETS:
-        frame = _as_written(tables[name])
-        ws = book.create_sheet(name)
-        ws.append([str(c) for c in frame.columns])
-        for row in frame.itertuples(index=False):
-            ws.append([None if isinstance(v, float) and math.isnan(v) else v for v in row])
-        _format_sheet(ws, frame)
-    buf = io.BytesIO()
-    book.save(buf)
-    return _normalise_zip(buf.getvalue())
