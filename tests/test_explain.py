@@ -247,6 +247,11 @@ def test_regular_housing_at_its_limit(housing_plan):
     assert row["note"] == ("not a choice: the plan houses the whole regular housing supply of A in every committed period "
                            "(what more supply buys: the housing rows of sensitivities.csv)")
     assert sentence(row) == "Without regular housing in A: 30 persons, 2024-01..2024-03: not re-solved, " + row["note"] + "."
+    from planner.outputs.explainreport import decision_sentences
+
+    assert decision_sentences(housing_plan.tables["explanations"])[-1] == (
+        "Regular housing in A (1 region), 2024-01..2024-03: not re-solved: each houses all the regular housing its supply allows "
+        "in every month, so the plan had no choice (what more housing buys: the lines above).")
 
 
 def test_regular_housing_below_its_limit_is_re_solved():

@@ -61,11 +61,25 @@ def sentence(row) -> str:
     if row["status"] not in ("optimal", "time_limit_feasible", "limit_feasible"):
         return f"{what}: not re-solved ({row['status']}: {row.get('note', '')})."
     if str(row.get("note", "")).startswith("no measurable difference"):  # the KPI columns are one equally good plan's
-        return f"{what}: {row['note']}."
+        return f"{what}: no measurable difference (an alternative does as well, to within the plan's own optimality gap)."
     text = f"{what}: {effects(row)}."
     if row.get("note"):
         text += f" ({row['note']}.)"
     return text
+
+
+def decision_sentences(expl: pd.DataFrame) -> list[str]:
+    """One sentence per row, the regular housing rows at their limit in one ("Regular housing in
+    A, B (2 regions), 2024-01..2024-03: not re-solved: ...")."""
+    at_limit = (expl.status == "at_limit") & (expl.decision == "house_regular")
+    out = [sentence(r) for _, r in expl[~at_limit].iterrows()]
+    if at_limit.any():
+        regions = [str(r) for r in expl[at_limit].item]
+        span = str(expl[at_limit].periods.iloc[0])
+        out.append(f"Regular housing in {', '.join(regions)} ({len(regions)} region{'s' if len(regions) > 1 else ''}), {span}: not re-solved: "
+                   "each houses all the regular housing its supply allows in every month, so the plan had no choice "
+                   "(what more housing buys: the lines above).")
+    return out
 
 
 def _e(x) -> str:
@@ -105,7 +119,7 @@ def section(tables: dict) -> list[str]:
         "committed periods (everything else free to adapt), minus this plan: a plus is what the decision saves. "
         "A decision the plan could not have made otherwise (all the housing there is) is named, not re-solved.</p>"
     )
-    parts.append("<ul>" + "".join(f"<li>{_e(sentence(r))}</li>" for _, r in expl.iterrows()) + "</ul>")
+    parts.append("<ul>" + "".join(f"<li>{_e(text)}</li>" for text in decision_sentences(expl)) + "</ul>")
     parts.append(_details(expl, "decision") + END)
     return ["".join(parts)]
 
