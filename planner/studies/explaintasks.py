@@ -36,6 +36,11 @@ the committed periods ``W`` and everything else free:
 * ``open_location`` l: ``start[l,t] = 0`` for the first uses ``t`` whose decision ``t - lead_l``
   falls in ``W`` (the site may still be decided later);
 * ``keep_open`` l: ``keep[l] = 0``.
+
+Regular housing (``house_regular``) that uses the region's whole supply in every committed period
+is not re-solved (``skip``: the row's status is ``at_limit``): with permit holders waiting, any
+plan houses as many as the supply allows, so there is no choice to withhold; what more supply
+buys is the ``housing`` sensitivity.
 """
 
 from __future__ import annotations
