@@ -27,6 +27,7 @@ import re
 import time
 from pathlib import Path
 
+from planner.errors import LimitError
 from planner.instance.load import load_instance
 from planner.instance.uncertainty import sample_scenarios
 from planner.model.stages import first_stage
@@ -56,7 +57,10 @@ def extensive(d, n: int, integer_recourse: bool, time_limit) -> dict:
     t0 = time.perf_counter()
     ef = build_extensive(scenarios, PERIODS, integer_recourse=integer_recourse)
     build = time.perf_counter() - t0
-    info = solve_extensive(ef, time_limit)
+    try:
+        info = solve_extensive(ef, time_limit)
+    except LimitError as e:  # no plan within --time-limit (HiGHS still in the root LP, say)
+        return {"n": n, "build": build, "stopped": str(e), "seconds": time.perf_counter() - t0 - build, "integers": ef.integers}
     return {"n": n, "build": build, "solve": info.solve_seconds, "highs": info.highs_seconds, "handover": info.handover_seconds,
             "integers": ef.integers, "status": info.status, "gap": info.mip_gap, "rp": info.objective, **root_lp(ef.highs_log)}
 
@@ -106,6 +110,10 @@ def main() -> None:
     for n in sorted(todo):
         r = extensive(d, n, args.integer_recourse, args.time_limit)
         found[n] = r
+        if "stopped" in r:
+            print(f"extensive form {n:>3} scenarios: build {r['build']:6.1f} s, stopped after {r['seconds']:.1f} s without a plan: {r['stopped']}; "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
+            continue
         print(f"extensive form {n:>3} scenarios: build {r['build']:6.1f} s, solve {r['solve']:7.1f} s (HiGHS {r['highs']:7.1f} s, hand-over "
               f"{r['handover']:5.1f} s), {r['integers']} integer variables ({r.get('binaries', '?')} after presolve, {r.get('cols', '?')} columns), "
               f"root LP {r.get('root_iterations', '?')} iterations by {r.get('root_seconds', '?')} s, {r['status']} (gap {r['gap'] or 0:.1e}), "

@@ -9,7 +9,9 @@ periods) and the scenario's weighted objective ``f_s(x, y_s)``:
     s.t. every scenario's constraints on (x_s, y_s)
          x_s[j] = z[j]   for every scenario s and first-stage decision j   (non-anticipativity)
 
-``z`` is the shared copy (``ef.shared``). The optional risk term is the conditional value at risk
+``z`` is the shared copy (``ef.shared``): it carries the decisions' domains (binary sites), the
+scenarios' copies ``x_s`` are continuous within the same bounds, so the model holds the first
+stage's integers once however many scenarios it has (:func:`_share_first_stage`). The optional risk term is the conditional value at risk
 of ``L_s`` = crisis + unsheltered person-nights of scenario s (horizon and look-ahead), linearised
 (Rockafellar-Uryasev):
 
@@ -31,6 +33,13 @@ periods) are relaxed to [0, 1] (:func:`planner.model.stages.relax_recourse`), th
 integer; ``integer_recourse=True`` keeps them binary. On nl-2022 with 5 scenarios the integer
 extensive form had a 28 % gap after 300 s (2 nodes), the relaxed one was optimal in 68 s
 (benchmarks/README.md).
+
+MIP start (:func:`mip_start`, :class:`StartedHighs`): the mean-forecast plan's first stage with
+each scenario's recourse re-solved (the EEV problems, solved before the extensive form) is a
+feasible plan of the extensive form; HiGHS gets it before it runs, checks it and starts from it
+as its first incumbent (``stochastic.json``: ``mip_start``), so a solve stopped at a limit still
+returns a plan at least as good as the mean plan's. HiGHS's log of the solve is kept
+(``ef.highs_log``, the run folder's ``highs_extensive.log``).
 """
 
 from __future__ import annotations
