@@ -66,27 +66,22 @@ def extensive(d, n: int, integer_recourse: bool, time_limit) -> dict:
 
 
 def sppy(d, n: int, processes: int, integer_recourse: bool, iterations=None, overrides=None) -> dict:
-    """Progressive hedging on ``processes`` processes, then its first stage per scenario (RP only)."""
+    """Progressive hedging on ``processes`` processes, then its first stage per scenario (RP only:
+    each scenario with that first stage fixed, re-solved on one live model as EEV is)."""
+    from planner.model import build_model
     from planner.studies.sppy import run_ph
-    from planner.studies.stochastic import _solve_fixed
+    from planner.studies.stochastic import per_scenario
 
     t0 = time.perf_counter()
     ph = run_ph(d, n, 0, PERIODS, processes, iterations, overrides=overrides, integer_recourse=integer_recourse)
     ph_wall = time.perf_counter() - t0
     t0 = time.perf_counter()
     scenarios = sample_scenarios(d, n, 0)
-    keys = None
-    rp = 0.0
-    for sc in scenarios:
-        if keys is None:
-            from planner.model import build_model
-
-            m0 = build_model(sc.data)
-            keys = [k for k, _ in first_stage(m0, sc.data, PERIODS)]
-        _, info = _solve_fixed(sc, PERIODS, keys, ph["first_stage"], integer_recourse=integer_recourse)
-        rp += sc.probability * info.objective
+    keys = [k for k, _ in first_stage(build_model(scenarios[0].data), scenarios[0].data, PERIODS)]
+    warnings: list = []
+    got = per_scenario(scenarios, PERIODS, keys, ph["first_stage"], "PH's first stage", warnings, integer_recourse=integer_recourse)
     return {"ph_wall": ph_wall, "ph_seconds": ph["seconds"], "iterations": ph["iterations"], "convergence": ph["convergence"],
-            "evaluate": time.perf_counter() - t0, "rp": rp}
+            "evaluate": time.perf_counter() - t0, "rp": got[0] if got else float("nan"), "warnings": warnings}
 
 
 def main() -> None:
@@ -96,13 +91,13 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--iterations", type=int, help="with --sppy: PH iteration limit (default mpi-sppy's 50 of planner.studies.sppy)")
     ap.add_argument("--reference", type=float, help="with --sppy: the extensive form's RP for --sppy N, known from an earlier run (skips its solve)")
-    ap.add_argument("--reference-json", help="with --sppy: the extensive form's RP from this stochastic.json")
+    ap.add_argument("--reference-json", help="with --sppy: the extensive form's RP from this stochastic.json (read at the end)")
     ap.add_argument("--integer-recourse", action="store_true")
     ap.add_argument("--time-limit", type=float)
     ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="change nl-2022 as planner solve --set does")
     args = ap.parse_args()
     if args.reference_json:
-        args.reference = json.loads(Path(args.reference_json).read_text())["expected_objective"]
+        args.reference = float("nan")  # read when mpi-sppy has finished (the extensive form's run may still be going)
     d = load_instance(ROOT / "instances" / "nl-2022.yaml", overrides=args.set)
     print(f"load average {os.getloadavg()[0]:.2f}; recourse {'integer' if args.integer_recourse else 'relaxed'}; --set {args.set}", flush=True)
     found = {}
@@ -120,6 +115,8 @@ def main() -> None:
               f"RP {r['rp']:,.2f}; load {os.getloadavg()[0]:.2f}", flush=True)
     if args.sppy:
         s = sppy(d, args.sppy, args.processes, args.integer_recourse, args.iterations, args.set)
+        if args.reference_json:
+            args.reference = json.loads(Path(args.reference_json).read_text())["expected_objective"]
         ef = found.get(args.sppy) or {"rp": args.reference, "build": float("nan"), "solve": float("nan")}
         print(f"mpi-sppy {args.sppy} scenarios on {args.processes} processes: PH {s['ph_wall']:.1f} s wall ({s['iterations']} iterations, "
               f"convergence {s['convergence']:.1e}), evaluating its first stage {s['evaluate']:.1f} s; RP {s['rp']:,.2f} against the "
