@@ -107,7 +107,7 @@ def test_shared_first_stage_and_mip_start():
     info = solve_extensive(ef, start=mip_start(ef, x_ev, plans[::-1]))
     assert info.stage_values["mip_start"]["accepted"] is False and info.objective == pytest.approx(500)
     r = run_stochastic(d, periods=1, scenarios=scs)
-    assert r.summary["mip_start"]["accepted"] and r.summary["integer_variables"] == 1
+    assert r.summary["mip_start"]["accepted"] and r.summary["integer_variables"] == 1 and r.summary["mip_rel_gap_requested"] == 1e-3
     assert "feasibility of MIP solution" in r.highs_log
 
 
