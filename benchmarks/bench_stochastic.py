@@ -13,7 +13,7 @@ variables (the shared first stage's), the status and MIP gap and the expected ob
 scenarios, its first stage evaluated scenario by scenario (:func:`run_decomposed`: no EV/EEV/WS
 here, the PH seconds and the evaluation seconds apart), and its expected objective against the
 extensive form's (relative difference). Needs ``pip install ".[stochastic]"`` for ``--sppy``.
-``--time-limit`` bounds each HiGHS call (default none); ``--set`` changes nl-2022 as ``planner
+``--time-limit`` bounds each HiGHS call (default none); ``--logs DIR`` keeps HiGHS's logs; ``--set`` changes nl-2022 as ``planner
 solve --set`` does (e.g. a shorter horizon); ``--reference-json`` takes the extensive form's RP
 from a ``stochastic.json`` of ``planner solve --scenarios N`` (same seed 0 and first stage).
 """
@@ -51,7 +51,7 @@ def root_lp(log: str) -> dict:
     return out
 
 
-def extensive(d, n: int, integer_recourse: bool, time_limit) -> dict:
+def extensive(d, n: int, integer_recourse: bool, time_limit, logs=None) -> dict:
     """Build and solve the extensive form of ``n`` scenarios; its figures."""
     scenarios = sample_scenarios(d, n, 0)
     t0 = time.perf_counter()
@@ -61,6 +61,9 @@ def extensive(d, n: int, integer_recourse: bool, time_limit) -> dict:
         info = solve_extensive(ef, time_limit)
     except LimitError as e:  # no plan within --time-limit (HiGHS still in the root LP, say)
         return {"n": n, "build": build, "stopped": str(e), "seconds": time.perf_counter() - t0 - build, "integers": ef.integers}
+    if logs:
+        Path(logs).mkdir(parents=True, exist_ok=True)
+        (Path(logs) / f"extensive-{n}.log").write_text(ef.highs_log, encoding="utf-8")
     return {"n": n, "build": build, "solve": info.solve_seconds, "highs": info.highs_seconds, "handover": info.handover_seconds,
             "integers": ef.integers, "status": info.status, "gap": info.mip_gap, "rp": info.objective, **root_lp(ef.highs_log)}
 
@@ -94,6 +97,7 @@ def main() -> None:
     ap.add_argument("--reference-json", help="with --sppy: the extensive form's RP from this stochastic.json (read at the end)")
     ap.add_argument("--integer-recourse", action="store_true")
     ap.add_argument("--time-limit", type=float)
+    ap.add_argument("--logs", help="write HiGHS's log of each extensive form here (extensive-N.log)")
     ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="change nl-2022 as planner solve --set does")
     args = ap.parse_args()
     if args.reference_json:
@@ -103,7 +107,7 @@ def main() -> None:
     found = {}
     todo = set(args.scenarios) | ({args.sppy} if args.sppy and args.reference is None else set())
     for n in sorted(todo):
-        r = extensive(d, n, args.integer_recourse, args.time_limit)
+        r = extensive(d, n, args.integer_recourse, args.time_limit, args.logs)
         found[n] = r
         if "stopped" in r:
             print(f"extensive form {n:>3} scenarios: build {r['build']:6.1f} s, stopped after {r['seconds']:.1f} s without a plan: {r['stopped']}; "
