@@ -34,10 +34,10 @@ import sys
 import pytest
 import yaml
 
-from conftest import tiny
+from conftest import merge, tiny
 from planner.check.evaluate import evaluate_run
 from planner.instance.loading import validate_dict
-from planner.studies.rolling import rolling
+from planner.studies.rolling import hindsight_note, rolling
 from planner.studies.rollingreport import comparison, write_rolling
 
 
@@ -151,6 +151,88 @@ def test_rolling_folder_and_evaluate(tmp_path):
     _, violations, ok = evaluate_run(out / "realised")
     assert ok, violations
     assert "| waiting for a first decision | person-months | 30 | 160 | 0 | 30 |" in (out / "rolling.md").read_text()
+
+
+def closing_site() -> dict:
+    """One existing site ``old`` of 50 places whose planned close is after 2024-02; keeping it open
+    (to the horizon's end) costs EUR 100 a place once; running costs 0, no candidate, crisis
+    capacity 0. The only occupants: group ``g``, forecast 50, 50, 0, 0."""
+    return tiny(
+        regions={"A": {"population": 1, "crisis_capacity": 0}},
+        location_types={"t": {"eur_per_place_year": 0, "lead_months": 12, "keep_open_eur_per_place": 100}},
+        locations={"old": {"region": "A", "type": "t", "places": 50, "status": "existing", "open_until": "2024-02"}},
+        reception={"occupancy_norm": 1, "other_groups": {"g": [50, 50, 0, 0]}},
+    )
+
+
+def test_replay_takes_no_decision_the_steps_did_not():
+    """:func:`closing_site`, realised g 50 a month from 2024-03, re-planning every 3 months.
+
+    * Step 1 (2024-01, forecast): nobody needs a place after February, keeping ``old`` costs EUR
+      5,000 and saves nothing: not kept. Its close falls in the window (2024-01..03), so the play
+      fixes keep = 0: March has 50 persons and no place: 50 x 31 = 1,550 unsheltered person-nights.
+    * Step 2 (2024-04): ``old`` is closed: 50 x 30 = 1,500. Rolling: 3,050 person-nights.
+    * Hindsight keeps ``old`` (EUR 5,000): 0 unsheltered.
+    * The replay (every decision of the steps fixed) must give rolling's 3,050: the keep-open the
+      steps did not take is 0 there too (left free, the replay, which knows the realised data,
+      kept the site and counted 0)."""
+    d = validate_dict(closing_site())
+    res = rolling(d, {"reception.other_groups.g": {2: 50.0, 3: 50.0}}, every=3, progress=lambda line: None)
+    assert res.replay.model.keep["old"].value == pytest.approx(0)
+    assert res.replay.kpis["unsheltered_person_nights"] == pytest.approx(3050, abs=1e-6)
+    assert res.objective == pytest.approx(res.replay.kpis["objective"], rel=1e-9)
+    for s in res.steps:
+        assert s.played_objective == pytest.approx(s.replay_objective, rel=1e-9, abs=1e-9), s.at
+    assert res.hindsight.kpis["unsheltered_person_nights"] == pytest.approx(0, abs=1e-6)
+    assert res.hindsight.kpis["total_cost_eur"] == pytest.approx(5000, abs=1e-3)
+
+
+def test_hindsight_is_never_above_rolling(monkeypatch):
+    """The rolling trajectory is a plan of hindsight's model (the same start, the realised data),
+    so a hindsight that HiGHS stopped at its gap or a limit with a worse plan is replaced by it.
+    Broken case: :func:`staffing` with the hindsight solve kept from hiring (its plan is the
+    status quo's: 160 person-months waiting, above rolling's 30): hindsight is then the rolling
+    trajectory (30, regret 0) and says so. Unbroken, hindsight is HiGHS's own plan (0 waiting,
+    :func:`test_rolling_by_hand`) with its gap stated."""
+    import planner.studies.rolling as rolling_mod
+    from planner.solver.fromstate import fix_all
+
+    res = rolling(validate_dict(staffing()), REALISED, every=2, progress=lambda line: None)
+    assert not res.hindsight_is_rolling and res.hindsight.kpis["waiting_person_months"] == pytest.approx(0, abs=1e-6)
+    assert hindsight_note(res).startswith("HiGHS gap ")
+
+    solve_start = rolling_mod.solve_start
+
+    def no_hires(st, fix_more=None, **kw):  # only the hindsight solve has neither fix_more nor a start state
+        if fix_more is None and st.offset == 0 and kw.get("mip_gap") == rolling_mod.HINDSIGHT_GAP:
+            fix_more = lambda m: fix_all(m, [("hires", ("p", t), 0.0) for t in m.T])  # noqa: E731
+        return solve_start(st, fix_more=fix_more, **kw)
+
+    monkeypatch.setattr(rolling_mod, "solve_start", no_hires)
+    res = rolling(validate_dict(staffing()), REALISED, every=2, progress=lambda line: None)
+    assert res.hindsight_is_rolling
+    assert res.hindsight.kpis["waiting_person_months"] == pytest.approx(30, abs=1e-6)
+    assert res.hindsight.kpis["objective"] == pytest.approx(res.objective, rel=1e-9)
+    assert comparison(res).set_index("kpi").loc["waiting for a first decision", "regret"] == pytest.approx(0, abs=1e-6)
+    assert "hindsight is the rolling trajectory" in hindsight_note(res)
+
+
+def test_unanchored_ramp_is_warned(tmp_path):
+    """:func:`staffing` with a ramp down of 5 decisions a month on ``x`` and no
+    ``decisions_before``: the first period's production is free for hindsight and the first step
+    while step 2 starts anchored at the state's decisions: warned in the progress and rolling.md.
+    With ``decisions_before`` (5 a month, so no staff and 0 decisions in January stay feasible) there is
+    nothing to warn."""
+    lines = []
+    raw = merge(staffing(), {"case_types": {"x": {"max_decision_decrease": 5}}})
+    res = rolling(validate_dict(raw), REALISED, every=2, progress=lines.append)
+    assert any(line.startswith("warning: x: a production ramp but no decisions_before") for line in lines), lines
+    out = write_rolling(res, tmp_path / "roll", 2, "instance")
+    assert "Warning: x: a production ramp but no decisions_before" in (out / "rolling.md").read_text()
+    raw["case_types"]["x"]["decisions_before"] = 5
+    lines.clear()
+    res = rolling(validate_dict(raw), REALISED, every=2, progress=lines.append)
+    assert res.warnings == [] and not any(line.startswith("warning:") for line in lines), lines
 
 
 def _cli(*args, cwd):

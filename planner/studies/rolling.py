@@ -25,16 +25,19 @@ realised data (the *end value*), so the rolling objective covers the same period
     J_hindsight = J(plan solved from the state at ``from`` on the realised data)
     regret      = KPI_rolling - KPI_hindsight   (per KPI, over the reported periods [from, to))
 
-with ``J_t`` the weighted objective's terms of period t (:func:`period_objective`). The status quo
-is ``simulate`` on the realised data. Without ``--from`` the start is the instance's own; with it,
-the periods before are the status quo's on the realised data.
+with ``J_t`` the weighted objective's terms of period t (:func:`period_objective`). Hindsight is
+solved to :data:`HINDSIGHT_GAP` (its gap stated, :func:`hindsight_note`) and is never above
+rolling: the rolling trajectory is a plan of its model, taken when HiGHS finds none better
+(:func:`hindsight`). The status quo is ``simulate`` on the realised data. Without ``--from`` the
+start is the instance's own; with it, the periods before are the status quo's on the realised data.
 
 The realised trajectory is also a run folder (``realised/``): the model from the start with every
 decision of the played windows and the end value fixed, so ``planner evaluate`` recounts it from
 its decisions and the realised data, and its objective equals ``J_rolling``: every step's play is
 checked against its window of the replay (:func:`_check_steps`; a difference means a quantity the
 state did not carry). A start anchors the production ramp (up and down) at the decisions of the
-period before, so the replay holds every ramp row.
+period before, so the replay holds every ramp row. Every integer variable the trajectory leaves
+free is fixed at 0 there (:func:`replay_prepare`): the replay takes no decision of its own.
 """
 
 from __future__ import annotations
@@ -43,7 +46,9 @@ import time
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyomo.environ as pyo
 
+from planner.errors import LimitError
 from planner.instance.state import Start, parse_sections, start_from_sections
 from planner.model.common import val
 from planner.outputs.results import horizon_rows
@@ -75,9 +80,11 @@ class RollingResult:
     end_objective: float = 0.0
     replay: object = None
     hindsight: object = None
+    hindsight_is_rolling: bool = False
     status_quo: object = None
     forecast_rows: list = field(default_factory=list)
     periods: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
 
 def period_objective(m, d, t: int) -> float:
@@ -188,6 +195,14 @@ def rolling(d, realised: dict, every: int = 3, start: int = 0, to: int | None = 
     res = RollingResult(periods=list(d.grid.labels[start:to]))
     first = sections = sections0(d_real, start) if start > 0 else None
     p, windows, trajectory = start, [], []
+    free = unanchored_ramps(d) if start == 0 else []
+    if free:
+        res.warnings.append(
+            f"{', '.join(free)}: a production ramp but no decisions_before, so in the first period hindsight and the first step may "
+            "set any production (e.g. none) while every later step starts from a state anchored at the decisions before; give "
+            "case_types.NAME.decisions_before to anchor the start too"
+        )
+        progress(f"warning: {res.warnings[-1]}")
     while p < to:
         t0 = time.perf_counter()
         w = min(every, to - p)
@@ -212,10 +227,72 @@ def rolling(d, realised: dict, every: int = 3, start: int = 0, to: int | None = 
     st0 = start_at(d_real, first, start)
     res.replay = solve_start(st0, marginal=False, fix_more=lambda m: replay_prepare(m, trajectory, start), **solve_kw)
     _check_steps(res, d, start, progress)
-    res.hindsight = solve_start(st0, marginal=False, **solve_kw)
+    res.hindsight, res.hindsight_is_rolling = hindsight(st0, res.replay, solve_kw)
     res.status_quo = simulate(st0.data, prepare=st0.fix)
-    progress(f"hindsight objective {res.hindsight.kpis['objective']:,.2f}; status quo {res.status_quo.kpis['objective']:,.2f}; rolling {res.objective:,.2f}")
+    progress(f"hindsight objective {res.hindsight.kpis['objective']:,.2f} ({hindsight_note(res)}); status quo {res.status_quo.kpis['objective']:,.2f}; rolling {res.objective:,.2f}")
     return res
+
+
+HINDSIGHT_GAP = 0.10
+"""HiGHS's relative MIP gap for the hindsight solve unless ``mip_gap`` says otherwise.
+
+Knowing a high realised inflow, hindsight needs new places as fast as the pace limits allow:
+on nl-2022 with ``nl-2022-realised-high.csv`` the LP relaxation fills the national 1,500 new
+places a month exactly, every month from 2022-02 to 2024-01, with fractions of sites (a 1,000-place
+park half opened in March and half in April), which no plan of whole sites can; its bound (8.55
+million) hardly moves in branch and bound (8.59 million after 1,500 s) while the plans found come
+down slowly (13 % above it after 250 s, 10 % after 510 s, 6 % after 1,500 s at load 5-7 on 2
+cores), so HiGHS's default gap of 0.01 % is out of reach. The plan returned is stated with its gap (:func:`hindsight_note`).
+Not a MIP start from the rolling trajectory (a plan 10 times worse there): with it HiGHS was at
+10.2 % after 868,539 simplex iterations, without it at 9.95 % after 230,905."""
+
+
+def hindsight(st0, replay, solve_kw: dict) -> tuple:
+    """The plan from ``st0`` knowing the realised data, at ``mip_gap`` or :data:`HINDSIGHT_GAP`,
+    and whether it is the rolling trajectory: that (``replay``) is a plan of the same model, so
+    when HiGHS stops at its gap (or a limit) with a worse plan, or with none, it is the better
+    plan known."""
+    kw = dict(solve_kw)
+    kw["mip_gap"] = kw.get("mip_gap") or HINDSIGHT_GAP
+    try:
+        plan = solve_start(st0, marginal=False, **kw)
+    except LimitError:  # no plan within --time-limit
+        return replay, True
+    if _rank(plan) > _rank(replay):
+        return replay, True
+    return plan, False
+
+
+def _rank(plan) -> tuple:
+    """What the objective minimises: the weighted objective, or the lexicographic stages in order."""
+    k = plan.kpis
+    return tuple(k["stage_values"].values()) if k.get("objective_mode") == "lexicographic" else (k["objective"],)
+
+
+def hindsight_note(res: RollingResult) -> str:
+    """How good the hindsight plan is: HiGHS's gap, and what it bounds (no plan knowing the
+    realised data does better than ``J_h (1 - gap)``, so the regret in objective lies in
+    ``[J_rolling - J_h, J_rolling - J_h (1 - gap)]``)."""
+    if res.hindsight_is_rolling:
+        return "HiGHS found no plan better than the rolling trajectory within its gap or limit, so hindsight is the rolling trajectory"
+    k = res.hindsight.kpis
+    gap = k.get("mip_gap") or 0.0
+    if k.get("objective_mode") == "lexicographic":  # the gap is the stages' largest, not the objective's
+        return f"HiGHS gap {gap:.2%} (the largest of the lexicographic stages')"
+    bound = k["objective"] * (1 - gap)
+    return (
+        f"HiGHS gap {gap:.2%}: no plan knowing the realised data has an objective below {bound:,.0f}, "
+        f"so the regret in objective is {res.objective - k['objective']:,.0f} to {res.objective - bound:,.0f}"
+    )
+
+
+def unanchored_ramps(d) -> list:
+    """Case types of ``d`` with a production ramp (up or down) and no ``decisions_before``: their
+    first period is free (:mod:`planner.model.cases`), so the plans from the instance's own start
+    (hindsight, the first step) may change their production at once, which a step from a state
+    (anchored at the decisions before) cannot: the comparison then favours hindsight."""
+    cts = d.instance.case_types
+    return [k for k, ct in cts.items() if ct.decisions_before is None and (ct.max_decision_increase is not None or ct.max_decision_decrease is not None)]
 
 
 def _check_steps(res: RollingResult, d, start: int, progress) -> None:
@@ -263,8 +340,16 @@ def _end_value(res: RollingResult, d_real, sections, to: int, trajectory: list, 
 
 def replay_prepare(m, trajectory: list, start: int) -> None:
     """Fix the trajectory's decisions (:func:`replay_fixed`) on the replay model (a start anchors
-    the production ramp down at the state's decisions before, so every row of it holds)."""
+    the production ramp down at the state's decisions before, so every row of it holds), and
+    every integer variable they leave free at 0: a site the steps did not open, a period of use
+    a step's model did not have (before the site's first period there), a keep-open not taken.
+    Left free, the replay, which knows the realised data, could take a decision no step took (on
+    nl-2022 with the realised-high file 3,739 were left: 3,425 openings, 309 periods of use, 5
+    keep-opens; HiGHS's presolve removed them, 0.1 s). So the replay has nothing left to search."""
     fix_all(m, replay_fixed(trajectory, start))
+    for v in m.component_data_objects(pyo.Var):
+        if v.is_integer() and not v.fixed:
+            v.fix(0)
 
 
 def replay_fixed(trajectory: list, start: int) -> list:

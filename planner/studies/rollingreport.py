@@ -25,6 +25,7 @@ import pandas as pd
 from planner.outputs.plots import occupancy_by_run, png_bytes
 from planner.outputs.runfolder import MARKER, check_target, marker_text
 from planner.studies.compare import comparison_table, markdown_table
+from planner.studies.rolling import hindsight_note
 
 RUNS = ("rolling", "status-quo", "hindsight")
 
@@ -99,6 +100,9 @@ def markdown(res, table: pd.DataFrame, steps: pd.DataFrame, every: int, forecast
         "",
         markdown_table(table),
         "",
+        f"Hindsight: {hindsight_note(res)}.",
+        "",
+        *[f"Warning: {w}.\n" for w in res.warnings],
         "| step | window | forecast | hires (FTE) | external (FTE-periods) | outsourced (cases) | sites opened | plan objective | played objective | seconds |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
