@@ -4,13 +4,16 @@
 
 Solves instances/nl-2022.yaml into DIR (default /tmp/bench-explain), then runs ``planner explain``
 on it (the plan solved again as reference and MIP start, then every sensitivity and withheld
-decision on N workers) and prints the wall-clock seconds of both, their ratio and the re-solve
-seconds per kind of row (sum, mean, max).
+decision on N workers, each to the accuracy rule of planner.studies.explain) and prints the
+wall-clock seconds of both, their ratio, the load average before and after (the machine may be
+shared), and the re-solve seconds per kind of row (sum, mean, max; rows not re-solved, status
+at_limit, are counted apart; "full": rows that needed the full MIP after the restricted one).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import time
 from collections import defaultdict
@@ -30,6 +33,7 @@ def main() -> None:
     out = Path(args.out)
     if out.exists():
         shutil.rmtree(out)
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     plan = planner.solve(planner.load_instance(ROOT / "instances" / "nl-2022.yaml"))
     plan.write(out)
@@ -38,14 +42,22 @@ def main() -> None:
     res = explain_run(out, {}, args.workers)
     write_into(out, res)
     explain_seconds = time.perf_counter() - t0
+    load_after = os.getloadavg()
     print(f"solve (build, solve, marginal values, write): {solve_seconds:,.1f} s")
     print(f"explain --workers {args.workers}: {explain_seconds:,.1f} s = {explain_seconds / solve_seconds:,.1f} x one solve "
           f"({res['tasks']} re-solves; the plan solved again first: {res['base_seconds']:,.1f} s)")
-    per = defaultdict(list)
-    for group, kind, _item, seconds in res["task_seconds"]:
+    print(f"load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; after: {', '.join(f'{x:.2f}' for x in load_after)}")
+    per, skipped, full = defaultdict(list), defaultdict(int), defaultdict(int)
+    for group, kind, _item, seconds, status, was_full in res["task_seconds"]:
+        if status == "at_limit":
+            skipped[(group, kind)] += 1
+            continue
         per[(group, kind)].append(seconds)
+        full[(group, kind)] += bool(was_full)
     for (group, kind), secs in per.items():
-        print(f"  {group:<11} {kind:<17} {len(secs):>3} re-solves: {sum(secs):7.1f} s, mean {sum(secs) / len(secs):5.1f}, max {max(secs):5.1f}")
+        print(f"  {group:<11} {kind:<17} {len(secs):>3} re-solves: {sum(secs):7.1f} s, mean {sum(secs) / len(secs):5.1f}, max {max(secs):5.1f}, full {full[(group, kind)]}")
+    for (group, kind), n in skipped.items():
+        print(f"  {group:<11} {kind:<17} {n:>3} rows at_limit, not re-solved")
 
 
 if __name__ == "__main__":

@@ -1,28 +1,33 @@
 """How the two-stage stochastic solve grows with the scenarios on nl-2022, and mpi-sppy against it.
 
     python benchmarks/bench_stochastic.py [--scenarios 1 5 10] [--sppy 10] [--processes 2]
-                                          [--iterations K] [--reference RP]
-                                          [--integer-recourse] [--time-limit S]
+                                          [--iterations K] [--reference RP | --reference-json FILE]
+                                          [--integer-recourse] [--time-limit S] [--set PATH=VALUE ...]
 
 For each scenario count N: the extensive form of N scenarios (seed 0, first stage a quarter,
 recourse relaxed unless ``--integer-recourse``) built and solved by HiGHS; prints the build and
-solve seconds, the binaries, the status and MIP gap and the expected objective (RP). With
+solve seconds (HiGHS's own ``run()`` and Pyomo's hand-over apart; from HiGHS's log the size after
+presolve, the integer columns and the root LP's simplex iterations and seconds), the integer
+variables (the shared first stage's), the status and MIP gap and the expected objective (RP). With
 ``--sppy N``: progressive hedging by mpi-sppy on ``--processes`` MPI processes for the same N
 scenarios, its first stage evaluated scenario by scenario (:func:`run_decomposed`: no EV/EEV/WS
 here, the PH seconds and the evaluation seconds apart), and its expected objective against the
 extensive form's (relative difference). Needs ``pip install ".[stochastic]"`` for ``--sppy``.
-``--time-limit`` bounds each HiGHS call (default none).
+``--time-limit`` bounds each HiGHS call (default none); ``--logs DIR`` keeps HiGHS's logs; ``--set`` changes nl-2022 as ``planner
+solve --set`` does (e.g. a shorter horizon); ``--reference-json`` takes the extensive form's RP
+from a ``stochastic.json`` of ``planner solve --scenarios N`` (same seed 0 and first stage).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import time
 from pathlib import Path
 
-import pyomo.environ as pyo
-
+from planner.errors import LimitError
 from planner.instance.load import load_instance
 from planner.instance.uncertainty import sample_scenarios
 from planner.model.stages import first_stage
@@ -32,40 +37,54 @@ ROOT = Path(__file__).resolve().parent.parent
 PERIODS = 3
 
 
-def extensive(d, n: int, integer_recourse: bool, time_limit) -> dict:
+def root_lp(log: str) -> dict:
+    """From HiGHS's MIP log: the model after presolve, and the root LP (the first row of the MIP
+    table with simplex iterations: its iterations and seconds)."""
+    out = {}
+    for line in log.splitlines():
+        m = re.match(r"\s*(\d+) cols \((\d+) binary, (\d+) integer", line)
+        if m:
+            out["cols"], out["binaries"] = int(m[1]), int(m[2]) + int(m[3])
+        m = re.match(r"\s*\S?\s+0\s+0\s+0\s+0\.00%.*\s(\d+)\s+(\d+(?:\.\d+)?)s$", line)
+        if m and int(m[1]) > 0 and "root_iterations" not in out:
+            out["root_iterations"], out["root_seconds"] = int(m[1]), float(m[2])
+    return out
+
+
+def extensive(d, n: int, integer_recourse: bool, time_limit, logs=None) -> dict:
     """Build and solve the extensive form of ``n`` scenarios; its figures."""
     scenarios = sample_scenarios(d, n, 0)
     t0 = time.perf_counter()
     ef = build_extensive(scenarios, PERIODS, integer_recourse=integer_recourse)
     build = time.perf_counter() - t0
-    binaries = sum(1 for v in ef.component_data_objects(pyo.Var) if v.is_binary())
-    info = solve_extensive(ef, time_limit)
-    return {"n": n, "build": build, "solve": info.solve_seconds, "binaries": binaries, "status": info.status,
-            "gap": info.mip_gap, "rp": info.objective}
+    try:
+        info = solve_extensive(ef, time_limit)
+    except LimitError as e:  # no plan within --time-limit (HiGHS still in the root LP, say)
+        return {"n": n, "build": build, "stopped": str(e), "seconds": time.perf_counter() - t0 - build, "integers": ef.integers}
+    if logs:
+        Path(logs).mkdir(parents=True, exist_ok=True)
+        (Path(logs) / f"extensive-{n}.log").write_text(ef.highs_log, encoding="utf-8")
+    return {"n": n, "build": build, "solve": info.solve_seconds, "highs": info.highs_seconds, "handover": info.handover_seconds,
+            "integers": ef.integers, "status": info.status, "gap": info.mip_gap, "rp": info.objective, **root_lp(ef.highs_log)}
 
 
-def sppy(d, n: int, processes: int, integer_recourse: bool, iterations=None) -> dict:
-    """Progressive hedging on ``processes`` processes, then its first stage per scenario (RP only)."""
+def sppy(d, n: int, processes: int, integer_recourse: bool, iterations=None, overrides=None) -> dict:
+    """Progressive hedging on ``processes`` processes, then its first stage per scenario (RP only:
+    each scenario with that first stage fixed, re-solved on one live model as EEV is)."""
+    from planner.model import build_model
     from planner.studies.sppy import run_ph
-    from planner.studies.stochastic import _solve_fixed
+    from planner.studies.stochastic import per_scenario
 
     t0 = time.perf_counter()
-    ph = run_ph(d, n, 0, PERIODS, processes, iterations, integer_recourse=integer_recourse)
+    ph = run_ph(d, n, 0, PERIODS, processes, iterations, overrides=overrides, integer_recourse=integer_recourse)
     ph_wall = time.perf_counter() - t0
     t0 = time.perf_counter()
     scenarios = sample_scenarios(d, n, 0)
-    keys = None
-    rp = 0.0
-    for sc in scenarios:
-        if keys is None:
-            from planner.model import build_model
-
-            m0 = build_model(sc.data)
-            keys = [k for k, _ in first_stage(m0, sc.data, PERIODS)]
-        _, info = _solve_fixed(sc, PERIODS, keys, ph["first_stage"], integer_recourse=integer_recourse)
-        rp += sc.probability * info.objective
+    keys = [k for k, _ in first_stage(build_model(scenarios[0].data), scenarios[0].data, PERIODS)]
+    warnings: list = []
+    got = per_scenario(scenarios, PERIODS, keys, ph["first_stage"], "PH's first stage", warnings, integer_recourse=integer_recourse)
     return {"ph_wall": ph_wall, "ph_seconds": ph["seconds"], "iterations": ph["iterations"], "convergence": ph["convergence"],
-            "evaluate": time.perf_counter() - t0, "rp": rp}
+            "evaluate": time.perf_counter() - t0, "rp": got[0] if got else float("nan"), "warnings": warnings}
 
 
 def main() -> None:
@@ -75,26 +94,43 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--iterations", type=int, help="with --sppy: PH iteration limit (default mpi-sppy's 50 of planner.studies.sppy)")
     ap.add_argument("--reference", type=float, help="with --sppy: the extensive form's RP for --sppy N, known from an earlier run (skips its solve)")
+    ap.add_argument("--reference-json", help="with --sppy: the extensive form's RP from this stochastic.json (read at the end)")
     ap.add_argument("--integer-recourse", action="store_true")
     ap.add_argument("--time-limit", type=float)
+    ap.add_argument("--logs", help="write HiGHS's log of each extensive form here (extensive-N.log)")
+    ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="change nl-2022 as planner solve --set does")
     args = ap.parse_args()
-    d = load_instance(ROOT / "instances" / "nl-2022.yaml")
-    print(f"load average {os.getloadavg()[0]:.2f}; recourse {'integer' if args.integer_recourse else 'relaxed'}", flush=True)
+    if args.reference_json:
+        args.reference = float("nan")  # read when mpi-sppy has finished (the extensive form's run may still be going)
+    d = load_instance(ROOT / "instances" / "nl-2022.yaml", overrides=args.set)
+    print(f"load average {os.getloadavg()[0]:.2f}; recourse {'integer' if args.integer_recourse else 'relaxed'}; --set {args.set}", flush=True)
     found = {}
     todo = set(args.scenarios) | ({args.sppy} if args.sppy and args.reference is None else set())
     for n in sorted(todo):
-        r = extensive(d, n, args.integer_recourse, args.time_limit)
+        r = extensive(d, n, args.integer_recourse, args.time_limit, args.logs)
         found[n] = r
-        print(f"extensive form {n:>3} scenarios: build {r['build']:6.1f} s, HiGHS {r['solve']:7.1f} s, {r['binaries']:>6} binaries, "
-              f"{r['status']} (gap {r['gap'] or 0:.1e}), RP {r['rp']:,.2f}; load {os.getloadavg()[0]:.2f}", flush=True)
+        if "stopped" in r:
+            print(f"extensive form {n:>3} scenarios: build {r['build']:6.1f} s, stopped after {r['seconds']:.1f} s without a plan: {r['stopped']}; "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
+            continue
+        print(f"extensive form {n:>3} scenarios: build {r['build']:6.1f} s, solve {r['solve']:7.1f} s (HiGHS {r['highs']:7.1f} s, hand-over "
+              f"{r['handover']:5.1f} s), {r['integers']} integer variables ({r.get('binaries', '?')} after presolve, {r.get('cols', '?')} columns), "
+              f"root LP {r.get('root_iterations', '?')} iterations by {r.get('root_seconds', '?')} s, {r['status']} (gap {r['gap'] or 0:.1e}), "
+              f"RP {r['rp']:,.2f}; load {os.getloadavg()[0]:.2f}", flush=True)
     if args.sppy:
-        s = sppy(d, args.sppy, args.processes, args.integer_recourse, args.iterations)
-        ef = found.get(args.sppy) or {"rp": args.reference, "build": float("nan"), "solve": float("nan")}
+        s = sppy(d, args.sppy, args.processes, args.integer_recourse, args.iterations, args.set)
         print(f"mpi-sppy {args.sppy} scenarios on {args.processes} processes: PH {s['ph_wall']:.1f} s wall ({s['iterations']} iterations, "
-              f"convergence {s['convergence']:.1e}), evaluating its first stage {s['evaluate']:.1f} s; RP {s['rp']:,.2f} against the "
-              f"extensive form's {ef['rp']:,.2f} ({(s['rp'] - ef['rp']) / ef['rp']:+.3%}); extensive form {ef['build'] + ef['solve']:.1f} s; "
-              f"load {os.getloadavg()[0]:.2f}", flush=True)
-
+              f"convergence {s['convergence']:.1e}; PH's own {s['ph_seconds']:.1f} s), evaluating its first stage {s['evaluate']:.1f} s: "
+              f"RP {s['rp']:,.2f}; load {os.getloadavg()[0]:.2f}", flush=True)
+        if args.reference_json:
+            path = Path(args.reference_json)
+            args.reference = json.loads(path.read_text())["expected_objective"] if path.exists() else None
+        ef = found.get(args.sppy) or {"rp": args.reference, "build": float("nan"), "solve": float("nan")}
+        if ef["rp"] is None:
+            print(f"no extensive form to compare with yet ({args.reference_json} missing)")
+            return
+        print(f"against the extensive form's RP {ef['rp']:,.2f}: {(s['rp'] - ef['rp']) / ef['rp']:+.4%}; extensive form "
+              f"{ef['build'] + ef['solve']:.1f} s here (nan: from --reference)", flush=True)
 
 if __name__ == "__main__":
     main()

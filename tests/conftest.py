@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,23 @@ def plan_of(raw: dict, mode: str | None = None):
 @pytest.fixture
 def approx():
     return lambda x, rel=1e-6, abs=1e-6: pytest.approx(x, rel=rel, abs=abs)
+
+
+NL2022 = Path(__file__).parents[1] / "instances" / "nl-2022.yaml"
+
+
+@pytest.fixture(scope="session")
+def nl2022_plan():
+    """``planner solve instances/nl-2022.yaml`` as shipped, solved once for every test module that
+    reads it (test_nl2022, test_evaluate): one nl-2022 solve (54 periods with its tail) is ~25 s."""
+    import planner
+
+    return planner.solve(planner.load_instance(NL2022))
+
+
+@pytest.fixture(scope="session")
+def nl2022_status_quo():
+    """``planner simulate instances/nl-2022.yaml``, simulated once for test_nl2022 and test_calibration."""
+    import planner
+
+    return planner.simulate(planner.load_instance(NL2022))

@@ -11,16 +11,14 @@ from pathlib import Path
 
 import pytest
 
-import planner
 from planner.check.evaluate import evaluate_run
-from planner.check.simulate import simulate
 
 NL = Path(__file__).parents[1] / "instances" / "nl-2022.yaml"
 
 
 @pytest.fixture(scope="module")
-def status_quo():
-    return simulate(planner.load_instance(NL))
+def status_quo(nl2022_status_quo):
+    return nl2022_status_quo
 
 
 def _by(table, key, value):
@@ -28,9 +26,15 @@ def _by(table, key, value):
 
 
 def test_spoor4_production_and_stock_2022(status_quo):
-    """L337-L347: maximum production 22,000 in 2022; 18,000 + 31,300 - 22,000 = 27,300 at the end."""
+    """L337-L347: maximum production 22,000 in 2022; 18,000 + 31,300 - 22,000 = 27,300 at the end.
+
+    The inflow column counts the returns too (failed Dublin transfers, annulled appeals), which
+    the instance's series nets out of the letter's 31,300 (footnote 4, L427-L431) at the status
+    quo's decisions; those decisions are the rules' up to ties of the stages' LPs, which move the
+    returns of 2022 by fractions of a case (0.44 in all with the 30-month tail): the letter's
+    figure is held to half a case."""
     s4 = _by(status_quo.tables["ind_cases"], "case_type", "spoor4")
-    assert s4.loc["2022-01":"2022-12"].inflow.sum() == pytest.approx(31_300, rel=1e-9)
+    assert s4.loc["2022-01":"2022-12"].inflow.sum() == pytest.approx(31_300, abs=0.5)
     assert s4.loc["2022-01":"2022-12"].decided_internal.sum() == pytest.approx(22_000, rel=0.01)
     assert s4.loc["2022-12", "stock"] == pytest.approx(27_300, rel=0.01)
 

@@ -255,8 +255,8 @@ def test_hand_derived_cohort_count(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def nl_run(tmp_path_factory):
-    return planner.solve(planner.load_instance(NL)).write(tmp_path_factory.mktemp("nl") / "run")
+def nl_run(tmp_path_factory, nl2022_plan):
+    return nl2022_plan.write(tmp_path_factory.mktemp("nl") / "run")
 
 
 def _copy(nl_run, tmp_path) -> Path:

@@ -2,11 +2,16 @@
 
 Every row is KPI(re-solve) - KPI(plan); the columns: overdue_person_months,
 waiting_person_months, crisis_person_nights, unsheltered_person_nights,
-permit_holder_months_over_norm, cost_eur (the horizon's) and objective (weighted).
+permit_holder_months_over_norm, cost_eur (the horizon's) and objective (weighted), then
+objective_bound (the proven lower bound on the objective difference: on these instances the LP
+relaxation of every re-solve has the MIP's optimum, so it equals objective) and note.
 """
 
+import io
 import json
+import math
 
+import pandas as pd
 import pytest
 from conftest import merge, plan_of, tiny
 
@@ -49,9 +54,10 @@ def expect(row: dict, overdue: float, cost: float, **other) -> None:
     want = {c: 0.0 for c in COLS}
     want.update(overdue_person_months=overdue, waiting_person_months=overdue, cost_eur=cost, objective=overdue + 0.001 * cost / 1e6)
     want.update(other)
-    for c in COLS:
+    want["objective_bound"] = want["objective"]
+    for c in [*COLS, "objective_bound"]:
         assert row[c] == pytest.approx(want[c], abs=1e-5), (row["what"], c, row[c], want[c])
-    assert row["status"] == "optimal"
+    assert row["status"] == "optimal" and row["note"] == ""
 
 
 @pytest.fixture(scope="module")
@@ -231,12 +237,35 @@ def test_more_housing(housing_plan):
     expect(row, 0, 0, permit_holder_months_over_norm=-700, objective=-350)
 
 
-def test_withheld_regular_housing(housing_plan):
-    """No regular housing in A in months 0-2: waiting higher by 10, 20, 30, 30: +90 months past
-    the norm (objective +45)."""
+def test_regular_housing_at_its_limit(housing_plan):
+    """The plan houses the whole supply (10 a month, 1,000 waiting) in months 0-2: no choice to
+    withhold, so the row is not re-solved: status at_limit, every number empty, the reason in
+    note and in the sentence."""
     row = rows(housing_plan.tables["explanations"], "decision", "house_regular")
-    assert row["amount"] == pytest.approx(30)
-    expect(row, 0, 0, permit_holder_months_over_norm=90, objective=45)
+    assert row["amount"] == pytest.approx(30) and row["status"] == "at_limit"
+    assert all(math.isnan(row[c]) for c in [*COLS, "objective_bound"])
+    assert row["note"] == ("not a choice: the plan houses the whole regular housing supply of A in every committed period "
+                           "(what more supply buys: the housing rows of sensitivities.csv)")
+    assert sentence(row) == "Without regular housing in A: 30 persons, 2024-01..2024-03: not re-solved, " + row["note"] + "."
+    from planner.outputs.explainreport import decision_sentences
+
+    assert decision_sentences(housing_plan.tables["explanations"])[-1] == (
+        "Regular housing in A (1 region), 2024-01..2024-03: not re-solved: each houses all the regular housing its supply allows "
+        "in every month, so the plan had no choice (what more housing buys: the lines above).")
+
+
+def test_regular_housing_below_its_limit_is_re_solved():
+    """Supply 10 a month; housed 10, 10, 9.5 in the committed months: a choice in month 2, so
+    the row is re-solved (no reason); 10, 10, 10 (the 6-decimal rounding of the CSV within
+    1e-6): at its limit."""
+    from planner.instance.loading import validate_dict
+    from planner.studies.explaintasks import housing_at_limit
+
+    d = validate_dict(housing_instance())
+    g = pd.DataFrame({"period": ["2024-01", "2024-02", "2024-03"], "value": [10, 10, 9.5]})
+    assert housing_at_limit(d, "A", g) == ""
+    g["value"] = [10, 10, 9.999999999]
+    assert housing_at_limit(d, "A", g).startswith("not a choice")
 
 
 def test_withheld_accelerated_placement(housing_plan):
@@ -261,15 +290,22 @@ def test_cli_explain_writes_into_the_run_folder(tmp_path, capsys):
     assert "1 more FTE in p from the start: -100 overdue person-months" in out
     after = {p.name: p.read_bytes() for p in run.iterdir()}
     assert set(after) - set(before) == {"sensitivities.csv", "explanations.csv"}
-    assert all(after[n] == before[n] for n in before if n != "report.html")
+    assert all(after[n] == before[n] for n in before if n not in ("report.html", "plan.xlsx"))
+    book = pd.read_excel(run / "plan.xlsx", sheet_name=None)
+    assert list(book)[-2:] == ["sensitivities", "explanations"] and set(pd.read_excel(io.BytesIO(before["plan.xlsx"]), sheet_name=None)) < set(book)
+    for name in ("sensitivities", "explanations"):
+        csv = pd.read_csv(run / f"{name}.csv", keep_default_na=False)
+        sheet = book[name].astype(object).where(book[name].notna(), "")  # empty cells: the CSV's empty strings
+        pd.testing.assert_frame_equal(sheet, csv.astype(object), check_dtype=False)
     page = after["report.html"].decode()
     assert page.count('id="explain"') == 1 and page.count('href="#explain"') == 1
     assert "Without hiring p: 3 FTE, 2024-01..2024-03: +190 overdue person-months" in page
     assert main(["explain", str(run), "--workers", "1"]) == 0
     again = (run / "report.html").read_text()
     assert again == page and (run / "sensitivities.csv").read_bytes() == after["sensitivities.csv"]
+    assert (run / "plan.xlsx").read_bytes() == after["plan.xlsx"]  # the sheets replaced, not added again
     header = (run / "sensitivities.csv").read_text().splitlines()[0].split(",")
-    assert header[-8:] == COLS + ["note"]
+    assert header[-9:] == COLS + ["objective_bound", "note"]
     assert json.loads((run / "run.json").read_text())["command"][1] == "solve"
 
 
@@ -314,3 +350,20 @@ def test_cli_explain_refuses(tmp_path, capsys):
     bad.write_text(yaml.safe_dump(staff_instance(explain={"housing_regions": ["nowhere"]})))
     assert main(["solve", str(bad), "--out", str(tmp_path / "bad"), "--explain"]) == 2
     assert "explain.housing_regions" in capsys.readouterr().err
+
+
+def test_folder_start_from_locations(tmp_path):
+    """planner explain solves the run's plan again from its site decisions in locations.csv: the
+    reception plan above keeps E open (keep E = 1) and opens C in month 0 (start C = 1, 0, 0, 0;
+    serve C = 1 in all 4 months)."""
+    import yaml
+
+    from planner.studies.explain import folder_start, read_plan_folder
+
+    inst = tmp_path / "reception.yaml"
+    inst.write_text(yaml.safe_dump(reception_instance()))
+    assert main(["solve", str(inst), "--out", str(tmp_path / "run")]) == 0
+    d, _raw, tables, _kpis = read_plan_folder(tmp_path / "run")
+    start = folder_start(d, tables["locations"])
+    want = [("keep", "E", 1.0)] + [(c, ("C", t), float(c == "serve" or t == 0)) for t in range(4) for c in ("start", "serve")]
+    assert sorted(start, key=str) == sorted(want, key=str)

@@ -6,7 +6,8 @@ To kill them at a chosen moment they start through a small wrapper that only ann
 when the solver starts, or slows each file's fsync by 0.1 s so the write can be caught half-way,
 or pauses right after the new folder was swapped in; the planner's own code runs unchanged.
 
-The module solves nl-2022 three times (the baseline, one run killed while writing, the final run)
+The module solves nl-2022 three times, each with `--set horizon.tail_periods=12` (the
+instance's 30-month look-ahead tail doubles the solve and adds nothing these tests check), (the baseline, one run killed while writing, the final run)
 and compares the first and the last byte for byte: kpis.json and every CSV (determinism across
 processes with different hash seeds). Kill moments: during the solve, half-way through writing
 the temporary folder, and (on a tiny instance) between the atomic swap and the removal of the
@@ -30,6 +31,7 @@ import planner
 from planner.outputs.runfolder import clean_stale
 
 NL = Path(__file__).parents[1] / "instances" / "nl-2022.yaml"
+SHORT_TAIL = ["--set", "horizon.tail_periods=12"]
 
 WRAPPER = r'''
 import importlib, os, sys, time
@@ -110,14 +112,14 @@ def baseline(tmp_path_factory):
     """A complete nl-2022 run folder X from an earlier successful run."""
     work = tmp_path_factory.mktemp("kill")
     folder = work / "X"
-    proc, lines = start(work, ["solve", str(NL), "--out", str(folder)])
+    proc, lines = start(work, ["solve", str(NL), *SHORT_TAIL, "--out", str(folder)])
     assert proc.wait(timeout=600) == 0, proc.stdout.read()
     return work, folder, snapshot(folder)
 
 
 def test_killed_during_solve_leaves_previous_folder(baseline):
     work, folder, before = baseline
-    proc, lines = start(work, ["solve", str(NL), "--out", str(folder)], hook="solve")
+    proc, lines = start(work, ["solve", str(NL), *SHORT_TAIL, "--out", str(folder)], hook="solve")
     wait_for(lines, "solving")
     time.sleep(0.5)  # inside HiGHS (the solve takes seconds)
     kill(proc)
@@ -129,7 +131,7 @@ def test_killed_while_writing_leaves_previous_folder(baseline):
     """Killed half-way through writing the temporary folder: X is the old run, untouched; the
     partial folder is a hidden .X.tmp-<pid>-* sibling, removed by the next write."""
     work, folder, before = baseline
-    proc, lines = start(work, ["solve", str(NL), "--out", str(folder)], hook="write")
+    proc, lines = start(work, ["solve", str(NL), *SHORT_TAIL, "--out", str(folder)], hook="write")
     wait_for(lines, "writing")
     wait_for(lines, "writing")  # the second file is being flushed: the folder is half-written
     kill(proc)
@@ -144,7 +146,7 @@ def test_next_run_cleans_up_and_is_byte_identical(baseline):
     """The next successful run removes the stale sibling and writes the same bytes as the first
     run (another process, another hash seed): kpis.json, every CSV and the resolved instance."""
     work, folder, before = baseline
-    proc, lines = start(work, ["solve", str(NL), "--out", str(folder)], seed="12345")
+    proc, lines = start(work, ["solve", str(NL), *SHORT_TAIL, "--out", str(folder)], seed="12345")
     assert proc.wait(timeout=600) == 0
     assert siblings(folder) == []
     after = snapshot(folder)

@@ -17,14 +17,14 @@ NL = Path(__file__).parents[1] / "instances" / "nl-2022.yaml"
 
 
 @pytest.fixture(scope="module")
-def plan():
-    return planner.solve(planner.load_instance(NL))
+def plan(nl2022_plan):
+    return nl2022_plan
 
 
 def test_nl2022_shape():
     d = planner.load_instance(NL)
     inst = d.instance
-    assert d.grid.labels[0] == "2022-01" and d.horizon_T == 24 and d.grid.T == 36  # a 12-month look-ahead tail
+    assert d.grid.labels[0] == "2022-01" and d.horizon_T == 24 and d.grid.T == 54  # a 30-month look-ahead tail
     assert len(inst.regions) == 25
     assert {"spoor1", "spoor2", "spoor4", "nareis"} <= set(inst.case_types)
 
@@ -44,8 +44,8 @@ def test_nl2022_solves_optimal_and_plausible(plan, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def status_quo():
-    return planner.simulate(planner.load_instance(NL))
+def status_quo(nl2022_status_quo):
+    return nl2022_status_quo
 
 
 def _per_month(table, key, column):

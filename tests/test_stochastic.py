@@ -74,6 +74,43 @@ def test_site_hand_values():
     assert [p.kpis["locations_opened"] for p in r.plans] == [1, 1]
 
 
+def test_shared_first_stage_and_mip_start():
+    """The extensive form holds the first stage's integers once, and starts from the mean plan.
+
+    The site instance, two scenarios, first stage January: its one binary decision is
+    ``start[new, 1]`` (used in February, decided in January); ``serve[new, 1]`` is decided in
+    February (recourse, relaxed). So the extensive form has 1 integer variable (the shared
+    ``z``), not 1 per scenario: each scenario's copy is continuous in [0, 1] and ``x_s = z``
+    makes it integer. Optimum as in :func:`test_site_hand_values`: RP = 500 with the site.
+
+    MIP start: the mean plan's first stage (no site, EV = 0) with each scenario re-solved (low 0,
+    high 1,450 unsheltered person-nights: EEV = 725) is a feasible plan of the extensive form, so
+    HiGHS takes it (its log: "feasible") and improves it to 500. Swapping the two scenarios'
+    plans (the high scenario's 100 arrivals in the low scenario's block, whose inflow is 0) is
+    infeasible, and HiGHS says so; the optimum is the same."""
+    from planner.solver.extensive import build_extensive, mip_start, solve_extensive, var_values
+    from planner.studies.stochastic import per_scenario, solve_mean_plan
+
+    d = validate_dict(site_instance())
+    scs = two_scenarios(d)
+    ef = build_extensive(scs, 1)
+    assert ef.keys.count(("start", ("new", 1))) == 1 and ef.integers == 1
+    j = ef.keys.index(("start", ("new", 1)))
+    assert ef.shared[j].is_binary() and not any(xs[j].is_binary() or xs[j].is_integer() for xs in ef.first)
+    ev, keys, x_ev = solve_mean_plan(d, scs, 1)
+    plans: list = []
+    assert per_scenario(scs, 1, keys, x_ev, "eev", [], plans) == (725, [0, 1450])
+    assert plans[1][("start", ("new", 1))] == 0 and set(plans[0]) == set(var_values(ef.blocks[0]))
+    info = solve_extensive(ef, start=mip_start(ef, x_ev, plans))
+    assert info.stage_values["mip_start"] == {"values": len(ef.keys) + 2 * len(plans[0]), "accepted": True}
+    assert info.objective == pytest.approx(500) and ef.shared[j].value == pytest.approx(1)
+    info = solve_extensive(ef, start=mip_start(ef, x_ev, plans[::-1]))
+    assert info.stage_values["mip_start"]["accepted"] is False and info.objective == pytest.approx(500)
+    r = run_stochastic(d, periods=1, scenarios=scs)
+    assert r.summary["mip_start"]["accepted"] and r.summary["integer_variables"] == 1 and r.summary["mip_rel_gap_requested"] == 1e-3
+    assert "feasibility of MIP solution" in r.highs_log
+
+
 def test_relaxed_recourse_hand_values():
     """The site decided in the recourse: three months (Jan, Feb, Mar 2024), inflow 0, 0 and 50 x
     factor (low 0, high 100 in March), first stage January; the site (lead time 1 month) for

@@ -3,7 +3,9 @@
 Each row becomes a sentence: what was changed, then every KPI that moved, with its sign and unit
 ("Without opening site-6 (R6): +12,400 crisis person-nights, -EUR 21.0 million."). A difference
 smaller than half a unit (EUR 50,000 for cost) is left out of the sentence; the table below it
-(folded) has every number. Rows whose objective difference lies within the solvers' MIP gaps say so.
+(folded) has every number, with the objective's proven lower bound. A row with no measurable
+difference says only that (its KPI columns are one of several equally good plans); a row not known
+to the stated accuracy, or not re-solved because the plan had no choice, says so.
 
 :func:`section` is called by :func:`planner.outputs.report.render_html` when the plan's tables hold
 the two frames (``planner solve --explain``); :func:`insert` puts the same section into a written
@@ -54,12 +56,30 @@ def sentence(row) -> str:
     """One row in plain words."""
     what = str(row["what"])
     what = what[0].upper() + what[1:]
+    if row["status"] == "at_limit":
+        return f"{what}: not re-solved, {row.get('note', '')}."
     if row["status"] not in ("optimal", "time_limit_feasible", "limit_feasible"):
         return f"{what}: not re-solved ({row['status']}: {row.get('note', '')})."
+    if str(row.get("note", "")).startswith("no measurable difference"):  # the KPI columns are one equally good plan's
+        return f"{what}: no measurable difference (an alternative does as well, to within the plan's own optimality gap)."
     text = f"{what}: {effects(row)}."
     if row.get("note"):
         text += f" ({row['note']}.)"
     return text
+
+
+def decision_sentences(expl: pd.DataFrame) -> list[str]:
+    """One sentence per row, the regular housing rows at their limit in one ("Regular housing in
+    A, B (2 regions), 2024-01..2024-03: not re-solved: ...")."""
+    at_limit = (expl.status == "at_limit") & (expl.decision == "house_regular")
+    out = [sentence(r) for _, r in expl[~at_limit].iterrows()]
+    if at_limit.any():
+        regions = [str(r) for r in expl[at_limit].item]
+        span = str(expl[at_limit].periods.iloc[0])
+        out.append(f"Regular housing in {', '.join(regions)} ({len(regions)} region{'s' if len(regions) > 1 else ''}), {span}: not re-solved: "
+                   "each houses all the regular housing its supply allows in every month, so the plan had no choice "
+                   "(what more housing buys: the lines above).")
+    return out
 
 
 def _e(x) -> str:
@@ -67,7 +87,7 @@ def _e(x) -> str:
 
 
 def _details(frame: pd.DataFrame, first: str) -> str:
-    cols = [first, "item", "periods", "amount", "unit"] + [c for c, *_ in WORDS] + ["objective"]
+    cols = [first, "item", "periods", "amount", "unit"] + [c for c, *_ in WORDS] + ["objective", "objective_bound"]
     head = "".join(f"<th>{_e(c)}</th>" for c in cols)
     body = []
     for _, r in frame.iterrows():
@@ -88,15 +108,18 @@ def section(tables: dict) -> list[str]:
     parts = [
         f'{BEGIN}<h2 id="explain">What one more of each resource buys</h2>'
         "<p>Each line: the plan solved again with one resource changed, minus this plan, over the reported horizon "
-        "(a minus is a saving; person-months, person-nights and euros as counted in the key figures).</p>"
+        "(a minus is a saving; person-months, person-nights and euros as counted in the key figures). "
+        "Each difference is known to within 5 % of itself, or to the plan's own optimality gap when it is smaller "
+        "than that (then it says: no measurable difference).</p>"
     ]
     parts.append("<ul>" + "".join(f"<li>{_e(sentence(r))}</li>" for _, r in sens.iterrows()) + "</ul>")
     parts.append(_details(sens, "resource"))
     parts.append(
         "<h3>Why each decision of the first periods</h3><p>Each line: the plan solved again with that decision withheld in the "
-        "committed periods (everything else free to adapt), minus this plan: a plus is what the decision saves.</p>"
+        "committed periods (everything else free to adapt), minus this plan: a plus is what the decision saves. "
+        "A decision the plan could not have made otherwise (all the housing there is) is named, not re-solved.</p>"
     )
-    parts.append("<ul>" + "".join(f"<li>{_e(sentence(r))}</li>" for _, r in expl.iterrows()) + "</ul>")
+    parts.append("<ul>" + "".join(f"<li>{_e(text)}</li>" for text in decision_sentences(expl)) + "</ul>")
     parts.append(_details(expl, "decision") + END)
     return ["".join(parts)]
 
@@ -115,3 +138,6 @@ def insert(page: str, tables: dict) -> str:
     else:
         page = page.replace("<footer>", block + "\n<footer>", 1)
     return page.replace('<a href="#detail">', NAV + '<a href="#detail">', 1)
+
+
+

@@ -9,7 +9,9 @@ periods) and the scenario's weighted objective ``f_s(x, y_s)``:
     s.t. every scenario's constraints on (x_s, y_s)
          x_s[j] = z[j]   for every scenario s and first-stage decision j   (non-anticipativity)
 
-``z`` is the shared copy (``ef.shared``). The optional risk term is the conditional value at risk
+``z`` is the shared copy (``ef.shared``): it carries the decisions' domains (binary sites), the
+scenarios' copies ``x_s`` are continuous within the same bounds, so the model holds the first
+stage's integers once however many scenarios it has (:func:`_share_first_stage`). The optional risk term is the conditional value at risk
 of ``L_s`` = crisis + unsheltered person-nights of scenario s (horizon and look-ahead), linearised
 (Rockafellar-Uryasev):
 
@@ -31,20 +33,27 @@ periods) are relaxed to [0, 1] (:func:`planner.model.stages.relax_recourse`), th
 integer; ``integer_recourse=True`` keeps them binary. On nl-2022 with 5 scenarios the integer
 extensive form had a 28 % gap after 300 s (2 nodes), the relaxed one was optimal in 68 s
 (benchmarks/README.md).
+
+MIP start (:func:`mip_start`, :class:`StartedHighs`): the mean-forecast plan's first stage with
+each scenario's recourse re-solved (the EEV problems, solved before the extensive form) is a
+feasible plan of the extensive form; HiGHS gets it before it runs, checks it and starts from it
+as its first incumbent (``stochastic.json``: ``mip_start``), so a solve stopped at a limit still
+returns a plan at least as good as the mean plan's. HiGHS's log of the solve is kept
+(``ef.highs_log``, the run folder's ``highs_extensive.log``).
 """
 
 from __future__ import annotations
 
 import time
 
+import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.solvers.highs import Highs
 
 from planner.errors import InfeasibleError, InputError
 from planner.instance.load import check_before_build
 from planner.model import build_model
 from planner.model.stages import first_stage, relax_recourse
-from planner.solver.highs import SolveInfo, run_highs
+from planner.solver.highs import PlannerHighs, SolveInfo, run_highs
 from planner.solver.persistent import Outcome, Resolver, quiet_near_bounds
 
 ROUND = 1e-9
@@ -65,7 +74,9 @@ def build_extensive(scenarios, periods: int, cvar_alpha: float | None = None, cv
     """The extensive form of ``scenarios`` (a list of :class:`planner.instance.uncertainty.Scenario`)
     with the decisions of the first ``periods`` periods shared (module docstring). Returns the
     model; ``ef.blocks`` lists the scenario blocks, ``ef.keys`` the first-stage keys,
-    ``ef.relaxed`` how many recourse binaries were relaxed (0 with ``integer_recourse``)."""
+    ``ef.relaxed`` how many recourse binaries were relaxed (0 with ``integer_recourse``),
+    ``ef.integers`` how many integer variables the model has (the shared first stage's: the
+    scenarios' copies are continuous, :func:`_share_first_stage`)."""
     quiet_relaxed()
     ef = pyo.ConcreteModel(name="extensive_form")
     ef.blocks, ef.keys, ef.first, ef.relaxed = [], None, [], 0
@@ -84,10 +95,8 @@ def build_extensive(scenarios, periods: int, cvar_alpha: float | None = None, cv
             raise InputError("uncertainty", f"scenario {sc.name} has other first-stage decisions than {scenarios[0].name}")
         ef.blocks.append(m)
         ef.first.append([v for _, v in fs])
-    n = len(ef.keys)
-    ef.J = pyo.RangeSet(0, n - 1) if n else pyo.Set(initialize=[])
+    _share_first_stage(ef)
     ef.S = pyo.RangeSet(0, len(scenarios) - 1)
-    ef.shared = pyo.Var(ef.J, doc="first-stage decisions shared by every scenario")
     ef.nonant = pyo.Constraint(ef.S, ef.J, rule=lambda e, s, j: e.first[s][j] == e.shared[j])
     ef.prob = {s: sc.probability for s, sc in enumerate(scenarios)}
     ef.expected = pyo.Expression(expr=sum(ef.prob[s] * m.weighted_objective.expr for s, m in enumerate(ef.blocks)))
@@ -99,17 +108,106 @@ def build_extensive(scenarios, periods: int, cvar_alpha: float | None = None, cv
         ef.cvar = pyo.Expression(expr=ef.var_level + sum(ef.prob[s] * ef.excess[s] for s in ef.S) / (1.0 - cvar_alpha))
         risk = cvar_weight * ef.cvar
     ef.objective = pyo.Objective(expr=ef.expected + risk, sense=pyo.minimize)
+    ef.integers = sum(1 for v in ef.component_data_objects(pyo.Var, descend_into=True) if v.is_integer() or v.is_binary())
     return ef
 
 
-def solve_extensive(ef, time_limit=None, mip_gap=None) -> SolveInfo:
-    """Solve ``ef`` as it stands (variables hold the plan afterwards)."""
+def _share_first_stage(ef) -> None:
+    """One set of first-stage variables ``z = ef.shared`` with the decisions' domains and bounds
+    (binary sites, integer where the model says so), and the scenarios' copies ``x_s`` made
+    continuous within the same bounds: ``x_s = z`` makes them integer, so the model has the first
+    stage's integers once, not once per scenario (HiGHS's presolve merged the copies too, but
+    branching, heuristics and a MIP start see one set). ``ef.copy_domains`` keeps the copies'
+    domains for :func:`solve_wait_and_see`, where each scenario has its own first stage."""
+    n = len(ef.keys)
+    ef.J = pyo.RangeSet(0, n - 1) if n else pyo.Set(initialize=[])
+    ef.shared = pyo.Var(ef.J, doc="first-stage decisions shared by every scenario")
+    ef.copy_domains = []
+    for j, v in enumerate(ef.first[0] if ef.first else []):
+        ef.shared[j].domain = v.domain
+        ef.shared[j].setlb(v.lb)
+        ef.shared[j].setub(v.ub)
+    for xs in ef.first:
+        for v in xs:
+            if v.is_integer() or v.is_binary():
+                ef.copy_domains.append((v, v.domain))
+                lb, ub = v.lb, v.ub
+                v.domain = pyo.Reals
+                v.setlb(lb)
+                v.setub(ub)
+
+
+def _copies_integer(ef, integer: bool) -> None:
+    """The scenarios' first-stage copies back to their own domains (``integer``: wait and see)
+    or continuous again (:func:`_share_first_stage`)."""
+    for v, domain in ef.copy_domains:
+        if integer:
+            v.domain = domain
+        else:
+            lb, ub = v.lb, v.ub
+            v.domain = pyo.Reals
+            v.setlb(lb)
+            v.setub(ub)
+
+
+class StartedHighs(PlannerHighs):
+    """HiGHS (:class:`PlannerHighs`) handed a MIP start before it runs: ``mip_start_values`` is a
+    list of ``(variable, value)``; HiGHS checks it (a feasible start becomes the first incumbent,
+    source ``X`` in its log, :func:`start_accepted`); ``handed`` counts the values passed."""
+
+    mip_start_values: list = []  # set after construction: Pyomo's set_instance re-runs __init__ (Highs._reinit)
+    handed = 0
+
+    def _solve(self):
+        if self.mip_start_values:
+            vmap = self._pyomo_var_to_solver_var_map
+            pairs = [(vmap[id(v)], float(x)) for v, x in self.mip_start_values if id(v) in vmap and x is not None]
+            idx = np.fromiter((i for i, _ in pairs), dtype=np.int32, count=len(pairs))
+            val = np.fromiter((x for _, x in pairs), dtype=np.float64, count=len(pairs))
+            self._solver_model.setSolution(len(pairs), idx, val)
+            self.handed = len(pairs)
+        return super()._solve()
+
+
+def solve_extensive(ef, time_limit=None, mip_gap=None, start=None) -> SolveInfo:
+    """Solve ``ef`` as it stands (variables hold the plan afterwards); ``start``: a MIP start
+    (:func:`mip_start`), reported in ``info.stage_values["mip_start"]``."""
     info = SolveInfo()
     t0 = time.perf_counter()
-    run_highs(Highs(), ef, time_limit, mip_gap, info)
+    opt = StartedHighs()
+    opt.mip_start_values = start or []
+    res = run_highs(opt, ef, time_limit, mip_gap, info, {"output_flag": True, "log_to_console": True})  # captured by Pyomo, not shown
     info.objective = pyo.value(ef.objective)
     info.solve_seconds = time.perf_counter() - t0
+    ef.highs_log = getattr(res, "solver_log", "") or ""
+    if start:
+        info.stage_values["mip_start"] = {"values": opt.handed, "accepted": start_accepted(ef.highs_log)}
     return info
+
+
+def start_accepted(log: str) -> bool:
+    """HiGHS's log of a solve says that the MIP start is feasible (HiGHS 1.16: "Assessing
+    feasibility of MIP solution using primal feasibility and integrality tolerances of 1e-06:
+    feasible"; it is then the first incumbent)."""
+    return any("feasibility of MIP solution" in line and line.rstrip().endswith(": feasible") for line in log.splitlines())
+
+
+def var_values(m) -> dict:
+    """Every variable value of model ``m`` keyed by ``(component name, index)`` (names local to
+    ``m``): one scenario's plan, to be put on the same scenario's block of the extensive form."""
+    return {(c.local_name, i): v.value for c in m.component_objects(pyo.Var, descend_into=True) for i, v in c.items()}
+
+
+def mip_start(ef, first, plans: list[dict]) -> list:
+    """A MIP start for ``ef``: the shared first stage at ``first`` and scenario ``s``'s variables
+    at ``plans[s]`` (:func:`var_values` of the same scenario's model solved with that first stage
+    fixed, e.g. the EEV re-solves: feasible for the extensive form)."""
+    start = [(ef.shared[j], x) for j, x in zip(ef.J, first)]
+    for m, plan in zip(ef.blocks, plans):
+        for c in m.component_objects(pyo.Var, descend_into=True):
+            name = c.local_name
+            start.extend((v, plan.get((name, i))) for i, v in c.items())
+    return start
 
 
 def shared_values(ef) -> list[float]:
@@ -134,13 +232,15 @@ def fix_shared(ef, values) -> None:
 
 
 def solve_wait_and_see(ef, time_limit=None, mip_gap=None) -> SolveInfo:
-    """Solve ``ef`` without its non-anticipativity rows (every scenario with perfect information),
-    then put them back."""
+    """Solve ``ef`` without its non-anticipativity rows (every scenario with perfect information,
+    its first-stage copies integer again), then put them back."""
     ef.nonant.deactivate()
     ef.shared.fix(0.0)  # no row uses it: keep it out of the solve
+    _copies_integer(ef, True)
     try:
         return solve_extensive(ef, time_limit, mip_gap)
     finally:
+        _copies_integer(ef, False)
         ef.shared.unfix()
         ef.nonant.activate()
 
@@ -173,13 +273,14 @@ class ScenarioSolver(Resolver):
     HiGHS object, which restarts from its last basis; a scenario of another structure is built
     anew). The recourse is relaxed unless ``integer_recourse`` (with a fixed first stage the
     model is then an LP). :meth:`solve` returns ``(objective, crisis + unsheltered
-    person-nights)`` or None when the first stage is infeasible in the scenario."""
+    person-nights)`` or None when the first stage is infeasible in the scenario; with ``keep``
+    the scenario's whole plan (:func:`var_values`) is in ``last_plan`` afterwards (a MIP start)."""
 
-    def __init__(self, periods: int, keys, values=None, integer_recourse: bool = False, time_limit=None, mip_gap=None):
+    def __init__(self, periods: int, keys, values=None, integer_recourse: bool = False, time_limit=None, mip_gap=None, keep: bool = False):
         super().__init__({}, {"time_limit": time_limit, "mip_gap": mip_gap})
         quiet_relaxed()
         self.periods, self.keys, self.values, self.integer_recourse = periods, keys, values, integer_recourse
-        self._data = None
+        self._data, self.keep, self.last_plan = None, keep, None
 
     def _install(self, m, sig) -> None:
         if self.values is not None:
@@ -189,6 +290,7 @@ class ScenarioSolver(Resolver):
         super()._install(m, sig)
 
     def _extract(self, m, d, info, mode, timings, objective_values=False) -> Outcome:
+        self.last_plan = var_values(m) if self.keep else None
         return Outcome(info.status, kpis={"objective": pyo.value(m.weighted_objective), "risk": pyo.value(risk_measure(m))})
 
     def solve(self, sc) -> tuple[float, float] | None:

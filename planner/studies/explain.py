@@ -14,14 +14,18 @@ The tasks are :mod:`planner.studies.explaintasks`.
 Re-solves (:class:`ExplainResolver`, a :class:`planner.solver.persistent.Resolver`): one live model
 per worker process; a task's instance changes are pushed into it as parameter values (the places
 sensitivity adds a site: that model is rebuilt, and such tasks run last), its bounds are set on
-HiGHS's columns and restored afterwards. Every re-solve is the full MIP (binaries free, the run's
-time limit and MIP gap) started from the plan: the plan's integer values (site openings) go to
-HiGHS as a partial MIP start, which HiGHS completes by an LP over the continuous variables, so a
-re-solve starts from "the plan's sites, everything else re-optimised" and can only improve on it.
+HiGHS's columns and restored afterwards.
 
-Accuracy: both the plan and a re-solve are optimal only to their MIP gap, so an objective
-difference smaller than ``(gap_plan + gap_resolve) x |objective|`` may be the solver's noise; such
-rows say so in ``note``.
+Accuracy, tied to what each row measures instead of one relative MIP gap for all: the difference
+``objective`` of a row is that of a feasible plan of the re-solve, and ``objective_bound`` is a
+proven lower bound on the best difference (the LP relaxation's, or the MIP's); a re-solve stops
+once ``objective - objective_bound`` is at most :data:`ACCURACY` (5 %) of the smaller of the two
+in size, or at most the plan's own MIP gap (``--mip-gap``, default 0.01 %, times the plan's
+objective), below which no difference is measurable. How the plan is found (an LP, then a MIP
+over the binaries on which the LP and the plan disagree, the plan as a complete start; the full
+MIP only if that is not accurate enough) changes how fast, not what is claimed: the bound is the
+unrestricted re-solve's. Rows that do not reach the accuracy (a time limit) say so in ``note``
+with both numbers; rows within the plan's own gap say "no measurable difference".
 """
 
 from __future__ import annotations
@@ -34,11 +38,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from multiprocessing import get_context
 
+import highspy
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from planner.solver.highs import HIGHS_OPTIONS, run_highs
 from planner.solver.persistent import _NO_AUTO_UPDATES, Outcome, Resolver, _no_update
 from planner.studies.explaintasks import Task, explanation_tasks, sensitivity_tasks
 
@@ -52,14 +58,19 @@ KPI_COLUMNS = {  # column -> KPI of kpis.json
     "objective": "objective",
 }
 HEAD = ["kind", "item", "region", "periods", "amount", "unit", "what", "status"]
+ACCURACY = 0.05
+"""A re-solve stops once its objective difference is known to within this share of itself."""
 DEFAULT_GAP = 1e-4
-"""HiGHS's default relative MIP gap (a run without ``--mip-gap``)."""
+"""HiGHS's default relative MIP gap (a run without ``--mip-gap``): the plan's own accuracy, and the
+floor of every row's (a difference smaller than the plan's own gap is no measurable difference)."""
+_AGREE = 1e-6
+NUMERIC = 1e-6
+"""Objective units (a millionth of the unit) within which a bound and a plan are the same number."""
 
 
 class _StartHighs(Highs):
-    """Pyomo's persistent HiGHS that hands HiGHS ``start`` = (columns, values), a partial MIP
-    start, just before each run (after every change was pushed: HiGHS drops a start when the
-    model changes)."""
+    """Pyomo's persistent HiGHS that hands HiGHS ``start`` = (columns, values), a MIP start, just
+    before each run (after every change was pushed: HiGHS drops a start when the model changes)."""
 
     start = None
 
@@ -70,26 +81,58 @@ class _StartHighs(Highs):
         return super()._solve()
 
 
+def tolerance(low: float, high: float, floor: float) -> float:
+    """Objective units to which a difference known to lie in [``low``, ``high``] must be known:
+    :data:`ACCURACY` of the smaller end when both ends have the same sign, never below ``floor``."""
+    same_sign = low * high > 0
+    return max(ACCURACY * min(abs(low), abs(high)) if same_sign else 0.0, floor)
+
+
 class ExplainResolver(Resolver):
-    """A :class:`Resolver` that solves :class:`Task` s: changes, bounds and the plan as MIP start.
+    """A :class:`Resolver` that solves :class:`Task` s to a stated accuracy.
 
     ``plan_start``: the plan's integer variables as ``(component, index, value)`` (None: solve
-    without a start, as for the plan itself)."""
+    without a start, as for the plan itself); ``reference``: the plan's objective, which every
+    row is compared with (None: every re-solve to the run's MIP gap alone). A task's re-solve
+    (:meth:`_accurate`):
 
-    def __init__(self, base_raw: dict, options: dict | None = None, plan_start: list | None = None):
+    1. the LP relaxation of the task: a lower bound ``LB`` on its objective (valid for the task
+       itself, whatever follows);
+    2. a MIP over the binaries on which the LP and the plan's start (the task's bounds applied)
+       disagree, the others held at the start's values, started from the start (complete: every
+       integer variable), stopped by an absolute gap of ``tolerance`` (:func:`tolerance` with
+       ``low = LB - reference``): its plan is the row;
+    3. if that plan is not within ``tolerance(LB - ref, plan - ref)`` of ``LB``, the full MIP from
+       it, with the same absolute gap (its bound raises ``LB``).
+
+    :attr:`last` holds the gap ``plan - LB`` (objective units), how many integer variables were
+    free in step 2 and whether step 3 ran.
+    """
+
+    def __init__(self, base_raw: dict, options: dict | None = None, plan_start: list | None = None, reference: float | None = None):
         super().__init__(base_raw, options)
         self.opt = _StartHighs()
         self.opt.config.auto_updates.set_value(_NO_AUTO_UPDATES)
         self.opt.update = _no_update
         self.plan_start = plan_start or []
+        self.reference = reference
         self.task: Task | None = None
+        self.last: dict = {}
+        self.lp_basis = None  # (HiGHS object, basis) of the last LP relaxation
+
+    def floor(self) -> float:
+        return (self.options.get("mip_gap") or DEFAULT_GAP) * abs(self.reference or 0.0)
 
     def run_task(self, task: Task) -> Outcome:
-        self.task = task
+        self.task, self.last = task, {}
         try:
-            return self.solve_variant(task.changes)
+            out = self.solve_variant(task.changes)
         finally:
             self.task = None
+        if out.kpis and self.last:
+            out.kpis.update(self.last)
+            out.timings.update(lp_seconds=self.last.get("lp_seconds", 0.0))
+        return out
 
     def _solve_live(self, info) -> None:
         task = self.task
@@ -98,14 +141,8 @@ class ExplainResolver(Resolver):
         if getattr(self.opt, "_model", None) is not self.model:
             self.opt.set_instance(self.model)  # a new model: its columns exist before the bounds go in
         h, colmap, m = self.opt._solver_model, self.opt._pyomo_var_to_solver_var_map, self.model
-        fixed = {}
-        for comp, idx, lb, ub in task.bounds:
-            fixed[colmap[id(getattr(m, comp)[idx])]] = (lb, ub)
-        cols = np.array(sorted(fixed), dtype=np.int32)
-        if len(cols):
-            lp = h.getLp()
-            saved = (np.asarray(lp.col_lower_)[cols], np.asarray(lp.col_upper_)[cols])
-            h.changeColsBounds(len(cols), cols, np.array([fixed[c][0] for c in cols]), np.array([fixed[c][1] for c in cols]))
+        fixed = {colmap[id(getattr(m, comp)[idx])]: (lb, ub) for comp, idx, lb, ub in task.bounds}
+        saved = _set_bounds(h, fixed)
         values = {}
         for comp, idx, value in [*self.plan_start, *task.start]:
             component = getattr(m, comp, None)
@@ -114,13 +151,93 @@ class ExplainResolver(Resolver):
         for c, (lb, ub) in fixed.items():
             if c in values:
                 values[c] = min(max(values[c], lb), ub)
-        self.opt.start = (np.array(list(values), dtype=np.int32), np.array(list(values.values()), dtype=float)) if values else None
         try:
-            super()._solve_live(info)
+            if self.reference is None or not self.is_mip:
+                self.opt.start = _as_start(values)
+                super()._solve_live(info)
+            else:
+                self._accurate(h, info, values)
         finally:
             self.opt.start = None
-            if len(cols) and self.opt._solver_model is h:
-                h.changeColsBounds(len(cols), cols, *saved)
+            if self.opt._solver_model is h:
+                _restore(h, saved)
+                h.setOptionValue("mip_abs_gap", 1e-6)
+                h.setOptionValue("mip_rel_gap", self.options.get("mip_gap") or DEFAULT_GAP)
+
+    def _relaxation(self, h) -> tuple[float | None, np.ndarray | None]:
+        """(objective, column values) of the LP relaxation in HiGHS's (scaled) units, or (None,
+        None) if HiGHS did not solve it to optimality."""
+        t0 = time.perf_counter()
+        # the options of every solver call (a new model's first run comes before any through Pyomo,
+        # and HiGHS's scheduler keeps the thread count of the first run)
+        for key, value in {**HIGHS_OPTIONS, "threads": 1, "solve_relaxation": True}.items():
+            h.setOptionValue(key, value)
+        h.setOptionValue("time_limit", float(self.options.get("time_limit") or highspy.kHighsInf))
+        try:
+            if self.lp_basis is not None and self.lp_basis[0] is h:  # the previous row's LP basis: a warm start
+                h.setBasis(self.lp_basis[1])
+            h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None, None
+            self.lp_basis = (h, h.getBasis())
+            return h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value)
+        finally:
+            h.setOptionValue("solve_relaxation", False)
+            self.last["lp_seconds"] = time.perf_counter() - t0
+
+    def _accurate(self, h, info, values: dict) -> None:
+        """Steps 1-3 of the class's docstring."""
+        s, ref, floor = self.scale, self.reference, self.floor()
+        lb, x = self._relaxation(h)
+        low = -math.inf if lb is None else lb / s - ref
+        gap = max(ACCURACY * abs(low) / (1 + ACCURACY), floor) if math.isfinite(low) else floor
+        options = {"mip_abs_gap": max(gap, NUMERIC) * s, "mip_rel_gap": 0.0}
+        agree = {}
+        if x is not None:
+            agree = {c: (v, v) for c, v in values.items() if abs(x[c] - v) <= _AGREE}
+        saved = _set_bounds(h, agree)
+        self.opt.start = _as_start(values)
+        try:
+            self._run(info, options)
+            high = h.getInfo().objective_function_value / s - ref
+        finally:
+            _restore(h, saved)
+        full = high - low > tolerance(low, high, floor) + NUMERIC
+        if full:  # the full MIP from the plan found
+            col_value = self.opt._sol.col_value
+            self.opt.start = (np.arange(len(col_value), dtype=np.int32), np.asarray(col_value, dtype=float))
+            self._run(info, options)
+            high = h.getInfo().objective_function_value / s - ref
+            low = max(low, h.getInfo().mip_dual_bound / s - ref)
+        self.last.update(explain_gap=max(0.0, high - low), explain_free=len(values) - len(agree), explain_integers=len(values), explain_full=full)
+
+    def _run(self, info, options: dict) -> None:
+        try:
+            run_highs(self.opt, self.model, self.options.get("time_limit"), None, info, options, rescale=False, is_mip=True, load=self._load_solution)
+        finally:
+            self.cold_restarts += info.cold_restarts
+            info.cold_restarts = 0
+
+
+def _as_start(values: dict):
+    return (np.array(list(values), dtype=np.int32), np.array(list(values.values()), dtype=float)) if values else None
+
+
+def _set_bounds(h, bounds: dict):
+    """Set column bounds ``{column: (lb, ub)}``; returns what :func:`_restore` needs."""
+    cols = np.array(sorted(bounds), dtype=np.int32)
+    if not len(cols):
+        return None
+    lp = h.getLp()
+    saved = (cols, np.asarray(lp.col_lower_)[cols], np.asarray(lp.col_upper_)[cols])
+    h.changeColsBounds(len(cols), cols, np.array([bounds[c][0] for c in cols], dtype=float), np.array([bounds[c][1] for c in cols], dtype=float))
+    return saved
+
+
+def _restore(h, saved) -> None:
+    if saved is not None:
+        cols, lo, up = saved
+        h.changeColsBounds(len(cols), cols, lo, up)
 
 
 def plan_start(m) -> list[tuple]:
@@ -137,28 +254,30 @@ def plan_start(m) -> list[tuple]:
 _WORKER: ExplainResolver | None = None
 
 
-def _init(base_raw: dict, options: dict, start: list) -> None:
+def _init(base_raw: dict, options: dict, start: list, reference: float | None) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _WORKER = ExplainResolver(base_raw, options, start)
+    _WORKER = ExplainResolver(base_raw, options, start, reference)
 
 
 def _run(task: Task) -> Outcome:
     return _WORKER.run_task(task)
 
 
-def run_tasks(tasks: list[Task], base_raw: dict, options: dict, start: list, workers: int, inline: ExplainResolver | None = None) -> list[Outcome]:
+def run_tasks(tasks: list[Task], base_raw: dict, options: dict, start: list, workers: int, inline: ExplainResolver | None = None, reference: float | None = None) -> list[Outcome]:
     """Every task's outcome, in ``tasks`` order. ``workers`` processes (``spawn``), each one live
     model; with one worker, in this process (``inline``: a resolver whose model is the plan's).
-    Structural tasks go last, so a worker rebuilds its model at most once."""
-    order = sorted(range(len(tasks)), key=lambda i: (tasks[i].structural, i))
-    out: list[Outcome | None] = [None] * len(tasks)
-    if workers <= 1 or len(tasks) <= 1:
-        resolver = inline or ExplainResolver(base_raw, options, start)
+    Structural tasks go last, so a worker rebuilds its model at most once. A task with ``skip``
+    is not re-solved (its outcome: status ``at_limit``, the reason as message)."""
+    out: list[Outcome | None] = [Outcome("at_limit", t.skip) if t.skip else None for t in tasks]
+    order = sorted((i for i in range(len(tasks)) if not tasks[i].skip), key=lambda i: (tasks[i].structural, i))
+    if workers <= 1 or len(order) <= 1:
+        resolver = inline or ExplainResolver(base_raw, options, start, reference)
+        resolver.reference = reference
         for i in order:
             out[i] = resolver.run_task(tasks[i])
         return out
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init, initargs=(base_raw, options, start))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init, initargs=(base_raw, options, start, reference))
     cancel = True
     try:
         futures = {pool.submit(_run, tasks[i]): i for i in order}
@@ -178,29 +297,44 @@ def run_tasks(tasks: list[Task], base_raw: dict, options: dict, start: list, wor
 
 # --- rows -----------------------------------------------------------------------------------
 
+SOLVED = ("optimal", "time_limit_feasible", "limit_feasible")
 
-def noise(ref: dict, outcome: Outcome, options: dict) -> float:
-    """Objective units within which a difference may be the MIP gaps' noise."""
-    gap = options.get("mip_gap") or DEFAULT_GAP
-    reached = (ref.get("mip_gap") or 0.0) + (outcome.kpis.get("mip_gap") or 0.0)
-    return max(2 * gap, reached) * abs(ref.get("objective") or 0.0)
+
+def floor_of(ref: dict, options: dict) -> float:
+    """Objective units below which a difference is no measurable difference: the plan's own MIP
+    gap (the run's ``--mip-gap``, default 0.01 %) times its objective."""
+    return (options.get("mip_gap") or DEFAULT_GAP) * abs(ref.get("objective") or 0.0)
+
+
+def note_of(row: dict, kpis: dict, floor: float) -> str:
+    """The row's note on its accuracy ('' when the objective difference is known to
+    :data:`ACCURACY` of itself and is more than the floor)."""
+    low, high = row["objective_bound"], row["objective"]
+    if high - low > tolerance(low, high, floor) + NUMERIC:
+        return f"not known to {ACCURACY:.0%}: the objective difference lies between {low:,.1f} and {high:,.1f} (solver stopped at a limit)"
+    if abs(low) <= floor and abs(high) <= floor:
+        size = f"{floor:,.0f}" if floor >= 10 else f"{floor:.2g}"
+        return f"no measurable difference: within +-{size} objective units, the plan's own MIP gap"
+    return ""
 
 
 def frame(tasks: list[Task], outcomes: list[Outcome], ref: dict, options: dict) -> pd.DataFrame:
-    """One row per task: what was changed, the re-solve's status, the KPI differences, a note."""
-    rows = []
+    """One row per task: what was changed, the re-solve's status, the KPI differences, the
+    objective's lower bound, a note."""
+    rows, floor = [], floor_of(ref, options)
     for task, out in zip(tasks, outcomes):
         row = {k: v for k, v in asdict(task).items() if k in HEAD}
         row["status"] = out.status
-        ok = out.status in ("optimal", "time_limit_feasible", "limit_feasible") and out.kpis
+        ok = out.status in SOLVED and bool(out.kpis)
         for col, key in KPI_COLUMNS.items():
             row[col] = float(out.kpis[key]) - float(ref[key]) if ok else math.nan
-        note = "" if ok else out.message
-        if ok and abs(row["objective"]) <= noise(ref, out, options):
-            note = f"within the MIP gaps (+-{noise(ref, out, options):,.0f} objective units): may be the solver's noise"
-        row["note"] = note
+        if ok:  # an LP (no binaries) is solved exactly: its bound is its objective
+            row["objective_bound"] = row["objective"] - float(out.kpis.get("explain_gap", 0.0))
+            row["note"] = note_of(row, out.kpis, floor)
+        else:
+            row["objective_bound"], row["note"] = math.nan, out.message
         rows.append(row)
-    columns = HEAD + list(KPI_COLUMNS) + ["note"]
+    columns = HEAD + list(KPI_COLUMNS) + ["objective_bound", "note"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -217,13 +351,14 @@ def explain_tables(d, base_raw: dict, tables: dict, ref: dict, start: list, opti
     t0 = time.perf_counter()
     sens, expl = build_tasks(d, tables, ref)
     n = max(1, workers or os.cpu_count() or 1)
-    outcomes = run_tasks(sens + expl, base_raw, options, start, n, inline)
+    outcomes = run_tasks(sens + expl, base_raw, options, start, n, inline, float(ref["objective"]))
     return {
         "sensitivities": frame(sens, outcomes[: len(sens)], ref, options).rename(columns={"kind": "resource"}),
         "explanations": frame(expl, outcomes[len(sens) :], ref, options).rename(columns={"kind": "decision"}),
         "seconds": time.perf_counter() - t0,
-        "tasks": len(sens) + len(expl),
-        "task_seconds": [(t.group, t.kind, t.item, o.timings.get("total_seconds", 0.0)) for t, o in zip(sens + expl, outcomes)],
+        "tasks": sum(1 for t in sens + expl if not t.skip),
+        "task_seconds": [(t.group, t.kind, t.item, o.timings.get("total_seconds", 0.0), o.status, o.kpis.get("explain_full", False))
+                         for t, o in zip(sens + expl, outcomes)],
     }
 
 
@@ -253,6 +388,28 @@ def explain_plan(plan, options: dict | None = None, workers: int | None = None) 
     return out
 
 
+def folder_start(d, locations: pd.DataFrame) -> list[tuple]:
+    """The run's site decisions within the horizon, from its ``locations.csv``, as a partial MIP
+    start ``(component, index, value)``: candidates' ``start`` and ``serve`` in the horizon's
+    periods (the look-ahead's are not written), existing sites' ``keep``."""
+    labels, T = list(d.grid.labels), d.horizon_T
+    out = []
+    for row in locations.itertuples(index=False):
+        name = str(row.location)
+        loc = d.instance.locations.get(name)
+        if loc is None:
+            continue
+        if loc.status == "existing":
+            out.append(("keep", name, 1.0 if str(row.kept_open) == "True" else 0.0))
+            continue
+        opened = str(row.opened) == "True" and str(row.open_from) in labels
+        t0 = labels.index(str(row.open_from)) if opened else T
+        t1 = labels.index(str(row.open_until)) if opened and str(row.open_until) in labels else T - 1
+        for t in range(d.location_first_period(name), T):
+            out += [("start", (name, t), float(t == t0)), ("serve", (name, t), float(t0 <= t <= t1))]
+    return out
+
+
 def read_plan_folder(folder):
     """(instance data, plain instance, tables, kpis) of a run folder written by ``planner solve``;
     :class:`~planner.errors.InputError` for anything else."""
@@ -275,8 +432,9 @@ def read_plan_folder(folder):
     _year_keys(raw)
     d = validate_dict(raw, path)
     tables = {}
-    for name in ("plan_quarter", "placement", "costs"):
-        tables[name] = pd.read_csv(Path(folder) / f"{name}.csv", keep_default_na=False)
+    for name in ("plan_quarter", "placement", "costs", "locations"):
+        path = Path(folder) / f"{name}.csv"
+        tables[name] = pd.read_csv(path, keep_default_na=False) if path.exists() or name != "locations" else pd.DataFrame(columns=["location"])
     return d, plain_instance(d), tables, run.kpis
 
 
@@ -287,15 +445,17 @@ def explain_run(folder, options: dict | None = None, workers: int | None = None)
     options = dict(options or {})
     t0 = time.perf_counter()
     d, raw, tables, kpis = read_plan_folder(folder)
-    resolver = ExplainResolver(raw, options)
-    base = resolver.solve_variant([])
-    if base.status not in ("optimal", "time_limit_feasible", "limit_feasible"):
+    # the plan solved again, to the plan's own gap against its objective: the run's site decisions
+    # within the horizon as a start, the look-ahead's found again
+    resolver = ExplainResolver(raw, options, folder_start(d, tables["locations"]), float(kpis["objective"]))
+    base = resolver.run_task(Task("base", "", "", "", "", 0.0, "", ""))
+    if base.status not in SOLVED:
         from planner.errors import SolveError
 
         raise SolveError(f"the run's plan could not be solved again: {base.status} ({base.message})", 4)
     ref = {**base.kpis, "commit_periods": kpis.get("commit_periods")}
     warnings = []
-    if abs(ref["objective"] - kpis["objective"]) > noise(ref, base, options):
+    if abs(ref["objective"] - kpis["objective"]) > 2 * floor_of(ref, options):  # both within the gap
         warnings.append(
             f"the plan solved again has objective {ref['objective']:,.2f}, the run's {kpis['objective']:,.2f} "
             "(another version, a time limit or --polish-cost): the differences are against the plan solved again"
@@ -309,7 +469,8 @@ def explain_run(folder, options: dict | None = None, workers: int | None = None)
 
 
 def write_into(folder, frames: dict, command: list | None = None) -> None:
-    """Add the two tables and the report's section to the run folder ``folder``, atomically
+    """Add the two tables, the report's section and the workbook's two sheets (when the folder has
+    report.html and plan.xlsx) to the run folder ``folder``, atomically
     (:func:`planner.outputs.runfolder.write_run_folder`: the folder is rewritten whole, every
     other file as it was)."""
     from pathlib import Path
@@ -326,4 +487,34 @@ def write_into(folder, frames: dict, command: list | None = None) -> None:
     if "report.html" in files:
         page = files["report.html"].decode("utf-8")
         files["report.html"] = explainreport.insert(page, frames)
+    if "plan.xlsx" in files:
+        files["plan.xlsx"] = workbook(files["plan.xlsx"], frames)
     write_run_folder(folder, files, command)
+
+
+SHEETS = ("sensitivities", "explanations")
+
+
+def workbook(data: bytes, tables: dict) -> bytes:
+    """``data`` (a plan.xlsx) with a sheet per table of :data:`SHEETS`, formatted as the
+    workbook's other sheets (an earlier one replaced)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from planner.outputs.report import _as_written, _format_sheet, _normalise_zip
+
+    book = load_workbook(io.BytesIO(data))
+    for name in SHEETS:
+        if name in book.sheetnames:
+            del book[name]
+    for name in SHEETS:
+        frame = _as_written(tables[name])
+        ws = book.create_sheet(name)
+        ws.append([str(c) for c in frame.columns])
+        for row in frame.itertuples(index=False):
+            ws.append([None if isinstance(v, float) and math.isnan(v) else v for v in row])
+        _format_sheet(ws, frame)
+    buf = io.BytesIO()
+    book.save(buf)
+    return _normalise_zip(buf.getvalue())

@@ -36,6 +36,11 @@ the committed periods ``W`` and everything else free:
 * ``open_location`` l: ``start[l,t] = 0`` for the first uses ``t`` whose decision ``t - lead_l``
   falls in ``W`` (the site may still be decided later);
 * ``keep_open`` l: ``keep[l] = 0``.
+
+Regular housing (``house_regular``) that uses the region's whole supply in every committed period
+is not re-solved (``skip``: the row's status is ``at_limit``): with permit holders waiting, any
+plan houses as many as the supply allows, so there is no choice to withhold; what more supply
+buys is the ``housing`` sensitivity.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ class Task:
     bounds: list = field(default_factory=list)
     start: list = field(default_factory=list)
     structural: bool = False  # the worker rebuilds its model for it (solved last)
+    skip: str = ""  # not re-solved, and why (the row's status is at_limit)
 
 
 def _periods(d, months) -> int:
@@ -167,11 +173,10 @@ def housing_regions(d, placement: pd.DataFrame | None) -> list[str]:
 def housing_tasks(d, placement) -> list[Task]:
     ex = d.instance.explain
     n = _periods(d, ex.housing_months)
-    shares = d.quota_shares()
     tasks = []
     for r in housing_regions(d, placement):
         path = f"regions.{r}.housing_supply"
-        base = d.series.get(path) or [v * shares[r] for v in d.s("placement.housing_supply")]
+        base = regional_supply(d, r)
         tasks.append(Task("sensitivity", "housing", r, r, _span(d, n), ex.housing_per_period, "persons per period",
                           f"{_fmt(ex.housing_per_period)} more housing a period in {r}, {_span(d, n)}", [_series_plus(d, path, ex.housing_per_period, n, base)]))
     return tasks
@@ -241,9 +246,32 @@ def _withhold(d, decision: str, item: str, commit: int, integer: set) -> tuple[l
     raise ValueError(decision)  # pragma: no cover - DECISION_KINDS is closed
 
 
+AT_LIMIT = 1e-6
+"""Regular housing is at its limit when it is within this share of the supply."""
+
+
+def regional_supply(d, r: str) -> list[float]:
+    """Regular housing supply of region ``r`` per period (its own, or its quota share of the national)."""
+    own = d.series.get(f"regions.{r}.housing_supply")
+    return list(own) if own is not None else [v * d.quota_shares()[r] for v in d.s("placement.housing_supply")]
+
+
+def housing_at_limit(d, region: str, g: pd.DataFrame) -> str:
+    """Why regular housing in ``region`` (its plan_quarter rows ``g``) is not re-solved: the plan
+    houses the whole supply in every committed period ('' when it houses less in one)."""
+    supply = regional_supply(d, region)
+    for period, value in zip(g.period.astype(str), pd.to_numeric(g.value)):
+        t = d.grid.index(period)
+        if t is None or value < supply[t] * (1 - AT_LIMIT):
+            return ""
+    return (f"not a choice: the plan houses the whole regular housing supply of {region} in every committed period "
+            "(what more supply buys: the housing rows of sensitivities.csv)")
+
+
 def explanation_tasks(d, plan_quarter: pd.DataFrame, commit: int) -> list[Task]:
     """One task per decision of ``plan_quarter`` (rows grouped by decision, item and region; the
-    kinds of ``explain.decisions``, default all), in the table's order."""
+    kinds of ``explain.decisions``, default all), in the table's order. Regular housing that
+    uses the region's whole supply in every committed period is not re-solved (``skip``)."""
     kinds = d.instance.explain.decisions or DECISION_KINDS
     integer = {"start", "serve", "keep"} | ({"hires"} if any(p.integer_hires for p in d.instance.staff_pools.values()) else set())
     rows = plan_quarter[(plan_quarter.item.astype(str) != "total") & plan_quarter.decision.isin(kinds)]
@@ -257,5 +285,6 @@ def explanation_tasks(d, plan_quarter: pd.DataFrame, commit: int) -> list[Task]:
         bounds, start = _withhold(d, decision, item, commit, integer)
         where = f" ({region})" if region and region != item else ""
         what = f"without {UNDO[decision]} {item}{where}: {_fmt(value)} {unit}, {span}"
-        tasks.append(Task("explanation", decision, item, region, span, value, unit, what, [], bounds, start))
+        skip = housing_at_limit(d, item, g) if decision == "house_regular" else ""
+        tasks.append(Task("explanation", decision, item, region, span, value, unit, what, [], bounds, start, skip=skip))
     return tasks

@@ -43,6 +43,7 @@ from planner.solver.extensive import (
     first_stage_of,
     fix_first_stage,
     fix_shared,
+    mip_start,
     quiet_relaxed,
     risk_measure,
     scenario_objectives,
@@ -69,6 +70,7 @@ class Stochastic:
     per_scenario: dict = field(default_factory=dict)  # name -> {"rp": .., "eev": .., "ws": .., "risk": ..}
     out_of_sample: dict | None = None
     out_of_sample_rows: list = field(default_factory=list)
+    highs_log: str = ""  # HiGHS's log of the extensive form's solve (highs_extensive.log)
 
 
 def _ci(values) -> dict:
@@ -124,11 +126,12 @@ def _reference(ef, values, time_limit, mip_gap, what: str, warnings: list) -> tu
     return info.objective, scenario_objectives(ef)
 
 
-def per_scenario(scenarios, periods, keys, values, what: str, warnings: list, **solver) -> tuple[float, list[float]] | None:
+def per_scenario(scenarios, periods, keys, values, what: str, warnings: list, plans: list | None = None, **solver) -> tuple[float, list[float]] | None:
     """EEV (``values``: the first stage to fix) or WS (``values`` None) without a risk term: each
     scenario solved alone on one live model (:class:`ScenarioSolver`); None if a scenario is
-    infeasible (named in ``warnings``)."""
-    ss = ScenarioSolver(periods, keys, values, **solver)
+    infeasible (named in ``warnings``). ``plans``: a list that receives each scenario's whole plan
+    (:func:`planner.solver.extensive.var_values`; the EEV plans are the extensive form's MIP start)."""
+    ss = ScenarioSolver(periods, keys, values, keep=plans is not None, **solver)
     objs = []
     for sc in scenarios:
         got = ss.solve(sc)
@@ -136,8 +139,17 @@ def per_scenario(scenarios, periods, keys, values, what: str, warnings: list, **
             warnings.append(f"{what}: infeasible in scenario {sc.name}")
             return None
         objs.append(got[0])
+        if plans is not None:
+            plans.append(ss.last_plan)
     return sum(sc.probability * o for sc, o in zip(scenarios, objs)), objs
 
+
+EXTENSIVE_GAP = 1e-3
+"""HiGHS's relative MIP gap for the extensive form when ``mip_gap`` is not given (the other solves
+keep HiGHS's default 1e-4). On nl-2022 the VSS is several per cent of the objective, so a plan
+within 0.1 % of the optimum changes none of the conclusions; at 10 scenarios HiGHS spent 494 s in
+the root LP and 1,216 s more closing the last 0.1 % to 2.6e-5 (benchmarks/README.md). With the
+MIP start RP <= EEV still holds (VSS >= 0); EVPI = RP - WS may overstate by up to this gap."""
 
 RECOURSE_NOTE = {
     False: "relaxed: binaries decided after the first stage (later sites' start/serve) take values in [0, 1]; the first stage is integer",
@@ -153,14 +165,14 @@ def _first_summary(scenarios, seed, periods, keys, cvar_alpha, cvar_weight, inte
     }
 
 
-def _references(ef, scenarios, periods, x_ev, cvar: bool, warnings: list, solver: dict):
-    """``(EEV, WS)``: each ``(expected objective, per-scenario objectives)`` or None."""
+def _references(ef, scenarios, periods, x_ev, cvar: bool, warnings: list, solver: dict, eev=None):
+    """``(EEV, WS)``: each ``(expected objective, per-scenario objectives)`` or None; ``eev``
+    when already solved (scenario by scenario, before the extensive form: its MIP start)."""
     if cvar:
         lim, gap = solver["time_limit"], solver["mip_gap"]
         return (_reference(ef, x_ev, lim, gap, "the mean plan's first stage", warnings),
                 _reference(ef, None, lim, gap, "wait and see", warnings))
-    return (per_scenario(scenarios, periods, ef.keys, x_ev, "the mean plan's first stage", warnings, **solver),
-            per_scenario(scenarios, periods, ef.keys, None, "wait and see", warnings, **solver))
+    return (eev, per_scenario(scenarios, periods, ef.keys, None, "wait and see", warnings, **solver))
 
 
 def run_stochastic(
@@ -196,9 +208,15 @@ def run_stochastic(
     ev, mean_keys, x_ev = solve_mean_plan(d, scenarios, periods, **solver)
     times["mean_plan_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    cvar = cvar_alpha is not None and cvar_weight > 0
+    eev_plans: list = []  # the EEV re-solves' plans: the extensive form's MIP start (risk-neutral only)
+    eev = None if cvar else per_scenario(scenarios, periods, mean_keys, x_ev, "the mean plan's first stage", warnings, eev_plans, **solver)
+    times["eev_seconds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     ef = build_extensive(scenarios, periods, cvar_alpha, cvar_weight, integer_recourse)
     times["build_seconds"] = time.perf_counter() - t0
-    info = solve_extensive(ef, time_limit, mip_gap)
+    ef_gap = EXTENSIVE_GAP if mip_gap is None else mip_gap
+    info = solve_extensive(ef, time_limit, ef_gap, mip_start(ef, x_ev, eev_plans) if eev else None)
     times["solve_seconds"] = info.solve_seconds
     rp, rp_s = info.objective, scenario_objectives(ef)
     risk = [pyo.value(risk_measure(m)) for m in ef.blocks]
@@ -207,12 +225,15 @@ def run_stochastic(
     if mean_keys != ef.keys:  # pragma: no cover - same sets in every scenario
         raise InputError("uncertainty", "the mean instance's first stage differs from the scenarios'")
     t0 = time.perf_counter()
-    eev, ws = _references(ef, scenarios, periods, x_ev, hasattr(ef, "cvar"), warnings, solver)
+    eev, ws = _references(ef, scenarios, periods, x_ev, cvar, warnings, solver, eev)
     times["reference_seconds"] = time.perf_counter() - t0
     summary = _first_summary(scenarios, seed, periods, ef.keys, cvar_alpha, cvar_weight, integer_recourse, ef.relaxed)
     summary.update({
         "solver_status": info.status,
         "mip_gap": info.mip_gap,
+        "mip_rel_gap_requested": ef_gap,
+        "integer_variables": ef.integers,
+        "mip_start": info.stage_values.get("mip_start"),
         "expected_objective": rp,
         "cvar_person_nights": pyo.value(ef.cvar) if hasattr(ef, "cvar") else None,
         "mean_plan_objective": ev,
@@ -226,7 +247,7 @@ def run_stochastic(
         sc.name: {"rp": rp_s[i], "eev": eev[1][i] if eev else None, "ws": ws[1][i] if ws else None, "risk": risk[i]}
         for i, sc in enumerate(scenarios)
     }
-    result = Stochastic(scenarios, periods, plans, ef.keys, x_rp, x_ev, summary, per)
+    result = Stochastic(scenarios, periods, plans, ef.keys, x_rp, x_ev, summary, per, highs_log=ef.highs_log)
     _out_of_sample(result, d, seed, out_of_sample, out_of_sample_seed, solver, times)
     return result
 

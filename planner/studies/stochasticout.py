@@ -9,6 +9,8 @@
                            the stochastic plan and in the mean-forecast plan
     scenarios.csv          one row per scenario: probability, multipliers, objective under the
                            stochastic plan, under the mean plan's first stage, wait-and-see, KPIs
+    highs_extensive.log    HiGHS's log of the extensive form's solve (size, presolve, MIP start,
+                           root LP, incumbents, gap)
     out_of_sample.csv      one row per fresh scenario: both first stages' objectives and
                            crisis + unsheltered person-nights (when the check ran)
     fan_occupancy.png, fan_crisis.png, fan_stock.png
@@ -156,6 +158,8 @@ def write_stochastic(result, d, out, command=None) -> Path:
         "first_stage.csv": csv_text(first_stage_table(result, d)),
         "scenarios.csv": csv_text(table),
     }
+    if result.highs_log:
+        files["highs_extensive.log"] = result.highs_log
     if result.out_of_sample_rows:
         files["out_of_sample.csv"] = csv_text(pd.DataFrame(result.out_of_sample_rows))
     for what in ("occupancy", "crisis", "stock"):
