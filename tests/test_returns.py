@@ -278,22 +278,11 @@ def test_persistent_resolve_of_return_shares_equals_fresh():
     """The shares of the return flows are mutable parameters: a persistent re-solve after changing
     them equals a fresh build; a lag is structural and rebuilds."""
     from test_batch import assert_same_kpis, fresh_kpis
+    from test_courts import mixed_instance
 
     from planner.solver.persistent import Resolver
 
-    raw = tiny(
-        horizon={"periods": 6},
-        case_types={
-            "x": _case(inflow=12, deadline_months=2, pre_horizon_decided=[10, 10],
-                       appeal={"share_of_rejections": 0.5, "months": 2, "annulled_share": 0.3},
-                       rejections_to={"y": {"share_of_rejections": 0.2, "lag_months": 1}}),
-            "y": _case(grant_share=1, grants_need_housing=True, arrival={"lag_months": 1, "coa_share": 0.5},
-                       pre_horizon_decided=[3]),
-        },
-        staff_pools={"p": {"start_fte": 2, "hours_per_fte_year": 1200}},
-        reception={"occupancy_norm": 1, "rejected_stay_share": 0.8, "departure_rate_per_month": 0.3, "departure_lag_months": 1},
-        placement={"housing_supply": 2},
-    )
+    raw = mixed_instance()
     resolver = Resolver(raw, {})
     variants = [
         [{"path": "case_types.x.appeal.share_of_rejections", "op": "set", "value": 0.7}],
