@@ -242,8 +242,8 @@ places a month exactly, every month from 2022-02 to 2024-01, with fractions of s
 park half opened in March and half in April), which no plan of whole sites can; its bound (8.55
 million) hardly moves in branch and bound (8.59 million after 1,500 s) while the plans found come
 down slowly (13 % above it after 250 s, 10 % after 510 s, 6 % after 1,500 s at load 5-7 on 2
-cores), so HiGHS's default gap of 0.01 % is out of reach. The plan returned is stated with its gap (:func:`hindsight_note`).
-Not a MIP start from the rolling trajectory (a plan 10 times worse there): with it HiGHS was at
+cores), so HiGHS's default gap of 0.01 % is out of reach. The plan returned is stated with its
+gap (:func:`hindsight_note`). Not a MIP start from the rolling trajectory (a plan 10 times worse there): with it HiGHS was at
 10.2 % after 868,539 simplex iterations, without it at 9.95 % after 230,905."""
 
 
