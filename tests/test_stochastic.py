@@ -111,6 +111,38 @@ def test_shared_first_stage_and_mip_start():
     assert "feasibility of MIP solution" in r.highs_log
 
 
+def test_decomposed_keeps_the_better_first_stage():
+    """``run_decomposed`` (the mpi-sppy engine's evaluation) never reports a first stage worse than
+    the mean plan's, so VSS >= 0 holds there too.
+
+    Site instance, the two scenarios of :func:`test_site_hand_values`, first stage January. The
+    mean plan does not prepare the site (EV 0, EEV 725).
+
+    * opening cost EUR 5,000 a place (500): a first stage with the site gives 1/2 x 500 + 1/2 x
+      500 = 500 < 725, so it is kept: RP 500, VSS 225, EVPI 500 - 250 = 250 (as the extensive form);
+    * opening cost EUR 20,000 a place (2,000): with the site 2,000 in both scenarios, worse than
+      the mean plan's 725 (without it the high scenario has 1,450 unsheltered person-nights): the
+      mean plan's first stage is kept, RP = EEV = 725, VSS 0; WS = 1/2 x 0 + 1/2 x 1,450 = 725
+      (the site costs more than it saves even knowing the inflow), EVPI 0."""
+    from planner.studies.stochastic import run_decomposed, solve_mean_plan
+
+    for eur, rp, vss, evpi, kept in ((5000, 500, 225, 250, "given"), (20000, 725, 0, 0, "mean plan")):
+        d = validate_dict(site_instance(opening_eur_per_place=eur))
+        scs = two_scenarios(d)
+        _, keys, x_ev = solve_mean_plan(d, scs, 1)
+        j = keys.index(("start", ("new", 1)))
+        assert x_ev[j] == 0
+        with_site = [1.0 if i == j else v for i, v in enumerate(x_ev)]
+        r = run_decomposed(d, with_site, periods=1, scenarios=scs)
+        s = r.summary
+        assert (s["expected_objective"], s["mean_plan_expected_objective"]) == (pytest.approx(rp), pytest.approx(725))
+        assert (s["vss"], s["evpi"]) == (pytest.approx(vss, abs=1e-6), pytest.approx(evpi, abs=1e-6))
+        assert s["first_stage_source"]["kept"] == kept
+        assert s["first_stage_source"]["given_expected_objective"] == pytest.approx(500 if eur == 5000 else 2000)
+        assert dict(zip(r.keys, r.first_stage))[("start", ("new", 1))] == (1.0 if kept == "given" else 0.0)
+        assert r.per_scenario["high"]["rp"] == pytest.approx(500 if kept == "given" else 1450)
+
+
 def test_relaxed_recourse_hand_values():
     """The site decided in the recourse: three months (Jan, Feb, Mar 2024), inflow 0, 0 and 50 x
     factor (low 0, high 100 in March), first stage January; the site (lead time 1 month) for

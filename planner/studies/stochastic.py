@@ -298,38 +298,63 @@ def _solve_fixed(sc: Scenario, periods: int, keys, values, time_limit=None, mip_
     return m, solve_model(m, "weighted", time_limit, mip_gap)
 
 
+def _fixed_plans(scenarios, periods, keys, first, solver) -> tuple[list[Plan], list[float], list[float], str]:
+    """Each scenario solved alone with the first stage ``first`` fixed: its plans, objectives, risk
+    measures and the worst solver status."""
+    plans, objs, risks, status = [], [], [], "optimal"
+    for sc in scenarios:
+        m, info = _solve_fixed(sc, periods, keys, first, **solver)
+        status = info.status if info.status != "optimal" else status
+        plans.append(Plan.from_model(m, sc.data, info, "weighted", periods))
+        objs.append(info.objective)
+        risks.append(pyo.value(risk_measure(m)))
+    return plans, objs, risks, status
+
+
 def run_decomposed(d, first, n: int = 5, seed: int = 0, periods: int | None = None, out_of_sample: int = 0,
-                   out_of_sample_seed: int | None = None, time_limit=None, mip_gap=None, integer_recourse: bool = False) -> Stochastic:
+                   out_of_sample_seed: int | None = None, time_limit=None, mip_gap=None, integer_recourse: bool = False,
+                   scenarios: list[Scenario] | None = None) -> Stochastic:
     """A first stage found elsewhere (progressive hedging: ``first``, in the order of
     :func:`planner.model.stages.first_stage`) evaluated scenario by scenario, with EV, EEV and WS
-    solved the same way (no model holds every scenario; risk-neutral)."""
+    solved the same way (no model holds every scenario; risk-neutral).
+
+    As the extensive form's MIP start does there, the mean plan's first stage bounds the result:
+    if ``first`` does worse in expectation (``E_s f_s(first) > EEV``: progressive hedging stopped
+    early, or the rounding of its integer average), the stochastic plan is the mean plan's first
+    stage, so RP <= EEV and VSS >= 0 hold by construction; ``first_stage_source`` in the summary
+    says which was kept and both expectations. ``scenarios``: given scenarios instead of ``n``
+    drawn with ``seed``."""
     periods = periods or default_commit_periods(d.grid.grain)
-    scenarios = sample_scenarios(d, n, seed)
+    scenarios = scenarios or sample_scenarios(d, n, seed)
     solver = {"time_limit": time_limit, "mip_gap": mip_gap, "integer_recourse": integer_recourse}
     times, warnings = {}, []
     t0 = time.perf_counter()
     ev, keys, x_ev = solve_mean_plan(d, scenarios, periods, **solver)
     times["mean_plan_seconds"] = time.perf_counter() - t0
-    per, plans, status = {}, [], "optimal"
     t0 = time.perf_counter()
-    for sc in scenarios:
-        m, info = _solve_fixed(sc, periods, keys, first, **solver)
-        status = info.status if info.status != "optimal" else status
-        plans.append(Plan.from_model(m, sc.data, info, "weighted", periods))
-        per[sc.name] = {"rp": info.objective, "risk": pyo.value(risk_measure(m))}
+    plans, rp_s, risks, status = _fixed_plans(scenarios, periods, keys, first, solver)
     times["solve_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     eev = per_scenario(scenarios, periods, keys, x_ev, "the mean plan's first stage", warnings, **solver)
     ws = per_scenario(scenarios, periods, keys, None, "wait and see", warnings, **solver)
-    for i, sc in enumerate(scenarios):
-        per[sc.name].update({"eev": eev[1][i] if eev else None, "ws": ws[1][i] if ws else None})
     times["reference_seconds"] = time.perf_counter() - t0
-    rp = sum(sc.probability * per[sc.name]["rp"] for sc in scenarios)
+    rp_given = sum(sc.probability * o for sc, o in zip(scenarios, rp_s))
+    source = {"kept": "given", "given_expected_objective": rp_given, "mean_plan_expected_objective": eev[0] if eev else None}
+    if eev is not None and eev[0] < rp_given:
+        warnings.append(f"the given first stage does worse in expectation ({rp_given:,.2f}) than the mean plan's ({eev[0]:,.2f}): "
+                        "the mean plan's first stage is kept")
+        first, source["kept"] = list(x_ev), "mean plan"
+        plans, rp_s, risks, status = _fixed_plans(scenarios, periods, keys, first, solver)
+    per = {sc.name: {"rp": rp_s[i], "eev": eev[1][i] if eev else None, "ws": ws[1][i] if ws else None,
+                     "risk": risks[i]}
+           for i, sc in enumerate(scenarios)}
+    rp = sum(sc.probability * o for sc, o in zip(scenarios, rp_s))
     summary = _first_summary(scenarios, seed, periods, keys, None, 0.0, integer_recourse, 0)
     summary.update({
         "solver_status": status, "mip_gap": None, "expected_objective": rp, "cvar_person_nights": None, "mean_plan_objective": ev,
         "mean_plan_expected_objective": eev[0] if eev else None, "wait_and_see_objective": ws[0] if ws else None,
         "vss": None if eev is None else eev[0] - rp, "evpi": None if ws is None else rp - ws[0], "warnings": warnings,
+        "first_stage_source": source,
     })
     result = Stochastic(scenarios, periods, plans, keys, list(first), x_ev, summary, per)
     _out_of_sample(result, d, seed, out_of_sample, out_of_sample_seed, solver, times)
