@@ -37,9 +37,9 @@ def readme_commands() -> list[list[str]]:
 
 
 def test_readme_commands_parse():
-    """Seven commands (the two quick starts' solve and the five of the tour) and each parses."""
+    """Seven commands (the quick start's solve, the five of the tour and the rolling example) and each parses."""
     commands = readme_commands()
-    assert [c[0] for c in commands] == ["solve", "validate", "simulate", "solve", "compare", "evaluate"]
+    assert [c[0] for c in commands] == ["solve", "validate", "simulate", "solve", "compare", "evaluate", "rolling"]
     for args in commands:
         make_parser().parse_args(args)  # argparse exits (a failing test) on an unknown option
 
