@@ -201,8 +201,9 @@ def nl_lp(periods: int = 24, tail: int = 0) -> dict:
     location kept open past its planned close (so no binaries are left), every series cut to the
     horizon, the catalogue of measures (none in force) left out, and the crisis capacity held at
     the 100 then 150 a region of the LPs on which HiGHS 1.16's dual simplex failed (which LPs trip
-    it depends on their exact rows; the regressions below need one that does); every other number
-    is the Dutch instance's."""
+    it depends on their exact rows; the regressions below need one that does), the production
+    ramps not anchored at ``decisions_before`` (as in those LPs); every other number is the Dutch
+    instance's."""
     raw = base_instance(NL)
     raw["horizon"]["periods"] = periods
     raw["horizon"]["tail_periods"] = tail  # default: the LP of the horizon alone (a re-solve test, not a planning one)
@@ -218,6 +219,8 @@ def nl_lp(periods: int = 24, tail: int = 0) -> dict:
             node[leaf] = node[leaf][:periods]
     for region in raw["regions"].values():  # pinned: the crisis shelter of the LPs that tripped HiGHS 1.16
         region["crisis_capacity"] = ([100] * 4 + [150] * 20)[:periods]  # (nl-2022's own grows to 300 a region)
+    for ct in raw["case_types"].values():  # pinned too: the ramps unanchored in January, as in those LPs (anchored at
+        ct.pop("decisions_before", None)  # nl-2022's December 2021, +40 % nareis hours cannot feed January's ramp down)
     return raw
 
 
