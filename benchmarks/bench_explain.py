@@ -59,15 +59,16 @@ def main() -> None:
           f"({res['tasks']} re-solves; the plan solved again first: {res['base_seconds']:,.1f} s)")
     print(f"CPU seconds: solve {solve_cpu:,.1f}, explain {explain_cpu:,.1f} = {explain_cpu / solve_cpu:,.1f} x one solve")
     print(f"load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; after: {', '.join(f'{x:.2f}' for x in load_after)}")
-    per, skipped, full = defaultdict(list), defaultdict(int), defaultdict(int)
-    for group, kind, _item, seconds, status, was_full in res["task_seconds"]:
+    per, skipped, how = defaultdict(list), defaultdict(int), defaultdict(lambda: defaultdict(int))
+    for group, kind, _item, seconds, status, method, _swap in res["task_seconds"]:
         if status == "at_limit":
             skipped[(group, kind)] += 1
             continue
         per[(group, kind)].append(seconds)
-        full[(group, kind)] += bool(was_full)
+        how[(group, kind)][method or "lp"] += 1
     for (group, kind), secs in per.items():
-        print(f"  {group:<11} {kind:<17} {len(secs):>3} re-solves: {sum(secs):7.1f} s, mean {sum(secs) / len(secs):5.1f}, max {max(secs):5.1f}, full {full[(group, kind)]}")
+        settled = ", ".join(f"{m} {n}" for m, n in sorted(how[(group, kind)].items()))
+        print(f"  {group:<11} {kind:<17} {len(secs):>3} re-solves: {sum(secs):7.1f} s, mean {sum(secs) / len(secs):5.1f}, max {max(secs):5.1f}; {settled}")
     for (group, kind), n in skipped.items():
         print(f"  {group:<11} {kind:<17} {n:>3} rows at_limit, not re-solved")
 
