@@ -21,10 +21,11 @@ Accuracy, tied to what each row measures instead of one relative MIP gap for all
 proven lower bound on the best difference (the LP relaxation's, or the MIP's); a re-solve stops
 once ``objective - objective_bound`` is at most :data:`ACCURACY` (5 %) of the smaller of the two
 in size, or at most the plan's own MIP gap (``--mip-gap``, default 0.01 %, times the plan's
-objective), below which no difference is measurable. How the plan is found (an LP, then a MIP
-over the binaries on which the LP and the plan disagree, the plan as a complete start; the full
-MIP only if that is not accurate enough) changes how fast, not what is claimed: the bound is the
-unrestricted re-solve's. Rows that do not reach the accuracy (a time limit) say so in ``note``
+objective), below which no difference is measurable. How the plan is found (an LP; for a
+withheld site, the plan with a substitute site in its place, every integer variable fixed, an LP;
+else a MIP over the binaries on which the LP and the plan disagree, the plan as a complete start;
+the full MIP only if that is not accurate enough) changes how fast, not what is claimed: the bound
+is the unrestricted re-solve's, the row's plan is a feasible plan of the re-solve. Rows that do not reach the accuracy (a time limit) say so in ``note``
 with both numbers; rows within the plan's own gap say "no measurable difference".
 """
 
