@@ -81,15 +81,15 @@ def test_identical_substitute_settles_the_row_without_a_mip(twin_plan):
 
 def no_substitute_instance() -> dict:
     """150 persons of another group in COA every month; existing site E (100 places) closes after
-    month 0 unless kept open (EUR 1 a place once); candidates C (type t, 50 places) and D (type u,
-    EUR 240 a place-year = EUR 20 a place-month, 50 places); no lead times, no minimum terms.
+    month 0 unless kept open (EUR 1 a place once); candidates C (type t, 50 places, no lead time)
+    and D (type u: EUR 240 a place-year = EUR 20 a place-month, a lead time of 2 months, 50
+    places); no minimum terms.
 
     The plan keeps E open and opens C in month 0: 150 places every month, nobody unsheltered;
-    cost E 100 x 10 x 4 + 100 + C 50 x 10 x 4 = EUR 6,100 (D instead of C would cost EUR 2,000
-    more)."""
+    cost E 100 x 10 x 4 + 100 + C 50 x 10 x 4 = EUR 6,100 (D cannot be in use before month 2)."""
     return tiny(
         reception={"occupancy_norm": 1, "other_groups": {"g": 150}},
-        location_types={"t": {"eur_per_place_year": 120, "keep_open_eur_per_place": 1}, "u": {"eur_per_place_year": 240}},
+        location_types={"t": {"eur_per_place_year": 120, "keep_open_eur_per_place": 1}, "u": {"eur_per_place_year": 240, "lead_months": 2}},
         locations={"E": {"region": "A", "type": "t", "places": 100, "status": "existing", "open_until": "2024-01"},
                    "C": {"region": "A", "type": "t", "places": 50, "status": "candidate"},
                    "D": {"region": "A", "type": "u", "places": 50, "status": "candidate"}},
@@ -99,11 +99,12 @@ def no_substitute_instance() -> dict:
 
 
 def test_no_substitute_falls_back_to_the_restricted_mip():
-    """E not kept open: no swap (C is in use, D has fewer places than E's 100), so the restricted
-    MIP runs. It opens D in month 1 (the LP relaxation does the same: integral, so
-    objective_bound = objective): 50 unsheltered in months 1-3, 50 x (29 + 31 + 30) = 4,500
-    person-nights (4,500,000); cost -EUR 100 (keeping) - 3,000 (E running, months 1-3) + 3,000
-    (D running, 50 x 20 x 3) = -EUR 100: objective +4,499,900."""
+    """E not kept open: E's places go from month 1, when no other site can be in use (C is, from
+    month 0; D only from month 2, its lead time): no swap, so the restricted MIP runs. It opens D
+    in month 2 (the LP relaxation does the same: integral, so objective_bound = objective): 100
+    unsheltered in month 1 and 50 in months 2-3, 100 x 29 + 50 x (31 + 30) = 5,950 person-nights
+    (5,950,000); cost -EUR 100 (keeping) - 3,000 (E running, months 1-3) + 2,000 (D running,
+    50 x 20 x 2) = -EUR 1,100: objective +5,948,900."""
     plan = plan_of(no_substitute_instance())
     assert plan.kpis["total_cost_eur"] == pytest.approx(6100) and plan.kpis["unsheltered_person_nights"] == 0
     d = validate_dict(no_substitute_instance())
@@ -114,7 +115,7 @@ def test_no_substitute_falls_back_to_the_restricted_mip():
     row = e[e.decision == "keep_open"].iloc[0].to_dict()
     assert row["item"] == "E" and row["status"] == "optimal" and row["note"] == ""
     want = {c: 0.0 for c in KPI_COLUMNS}
-    want.update(unsheltered_person_nights=4500, cost_eur=-100, objective=4_499_900, objective_bound=4_499_900)
+    want.update(unsheltered_person_nights=5950, cost_eur=-1100, objective=5_948_900, objective_bound=5_948_900)
     for c, v in want.items():
         assert row[c] == pytest.approx(v, abs=1e-3), c
     settled = {(kind, item): (method, swap) for _g, kind, item, _s, _st, method, swap in out["task_seconds"]}

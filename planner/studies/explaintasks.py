@@ -300,8 +300,9 @@ def explanation_tasks(d, plan_quarter: pd.DataFrame, commit: int, plan: dict | N
 
 # --- a withheld site's substitutes ----------------------------------------------------------
 
-SWAP_TRIES = 3
-"""Substitute sites tried per withheld site (the closest first), besides opening it later."""
+SWAP_TRIES = 4
+"""Substitutes tried per withheld site and kind of move (the closest first), besides opening it
+later: each is one LP with every integer variable fixed, a fraction of a second on nl-2022."""
 
 
 def _site_run(d, s: str, a: int, b: int) -> list[tuple]:
@@ -312,39 +313,56 @@ def _site_run(d, s: str, a: int, b: int) -> list[tuple]:
     return [("start", (s, t), float(t == a)) for t in range(first, T)] + [("serve", (s, t), float(a <= t <= end)) for t in range(first, T)]
 
 
+def _runs(d, plan: dict) -> dict:
+    """Candidate -> (first, last) period in use in the plan (candidates in use)."""
+    runs = {}
+    for (comp, idx), value in plan.items():
+        if comp == "serve" and value > 0.5:
+            s, t = idx
+            lo, hi = runs.get(s, (t, t))
+            runs[s] = (min(lo, t), max(hi, t))
+    return runs
+
+
 def site_swaps(d, plan: dict, decision: str, item: str, commit: int, tries: int = SWAP_TRIES) -> list[tuple[str, list]]:
     """Plans that replace withheld site ``item``, as ``(substitute, start values)`` that override
     the plan's (and the task's) integer values, every other integer variable as in the plan.
 
-    The withheld site gives ``P`` places in periods ``a..b``: an opened candidate from its first
-    use ``a`` (decided in a committed period) to the end of its run ``b``; a kept site from its
-    planned close ``c`` (``a = c + 1``) to the extension's end ``b``. A substitute ``s`` has
-    ``places_s >= P`` and is unused in the plan:
+    The withheld site gives ``P`` places in periods ``a..b``: an opened candidate ``l`` from its
+    first use ``a`` (decided in a committed period) to the end of its run ``b``; a kept site from
+    its planned close ``c`` (``a = c + 1``) to the extension's end ``b``. A substitute ``s``:
 
-    * a candidate that can be in use by ``a`` (``f_s <= a``, its lead time): opened in ``a``, in
-      use through ``max(b, a + m_s - 1)``;
-    * an existing site that can be kept open, closing before ``a`` with its extension lasting
-      to ``b`` at least: kept open.
+    * a candidate that can be in use by ``a`` (``f_s <= a``, its lead time), unused in the plan
+      or used only from ``s_0 > b``: opened in ``a``, in use through the end of its run or
+      ``b``, whichever is later (and its minimum term);
+    * an opened candidate's exchange: a candidate ``s`` in use ``s_0..e_s`` with ``a < s_0`` and
+      ``s_0 >= f_l + commit`` (``l`` may be decided then): ``s`` opened in ``a`` instead, in use
+      through ``max(e_s, b)``, and ``l`` opened in ``s_0``, in use through ``min(e_s, b)``.
+      With ``places_s = P`` every period has the places it had and every period's new places
+      (the pace limits) are what they were: only the costs differ;
+    * an existing site that can be kept open, not kept in the plan, closing before ``a``: kept
+      (a cap on extensions that binds leaves this as the only move).
 
-    The closest ``tries``: same type and region first, then same type, then any; the fewest
-    places above ``P``; instance order. An opened candidate can also be opened later: in the
-    first period of use whose decision is past the committed ones, ``f_l + commit``.
+    Of each kind the closest ``tries``, first: places nearest ``P`` (at least ``P`` before fewer), same region,
+    same type, instance order: where pace limits and the capacity bind, equal places keep the
+    plan's balance. An opened candidate can also be opened later: in the first period of use
+    whose decision is past the committed ones, ``f_l + commit``. Whether any of these is as good
+    as the re-solve is for its LP to say (:class:`planner.studies.explain.ExplainResolver`).
     """
-    locs, T = d.instance.locations, d.grid.T
+    locs, T, labels = d.instance.locations, d.grid.T, d.grid.labels
     loc = locs[item]
     first = {s: d.location_first_period(s) for s, x in locs.items() if x.status == "candidate" and d.location_first_period(s) < T}
     keepable = [s for s, x in locs.items() if x.status == "existing" and x.can_keep_open and d.existing_last_period(s) < T - 1]
+    runs = _runs(d, plan)
     later = None
     if decision == "open_location":
-        if item not in first:
+        if item not in first or item not in runs:
             return []
-        starts = [t for t in range(first[item], T) if plan.get(("start", (item, t)), 0.0) > 0.5]
-        if not starts or starts[0] >= first[item] + commit:  # not decided in the committed periods: nothing is withheld
+        a, b = runs[item]
+        if a >= first[item] + commit:  # not decided in the committed periods: nothing is withheld
             return []
-        a = starts[0]
-        b = max(t for t in range(a, T) if plan.get(("serve", (item, t)), 0.0) > 0.5)
         if first[item] + commit < T:
-            later = (f"{item} from {d.grid.labels[first[item] + commit]}", _site_run(d, item, first[item] + commit, b))
+            later = (f"{item} from {labels[first[item] + commit]}", _site_run(d, item, first[item] + commit, b))
     else:
         if item not in keepable or plan.get(("keep", item), 0.0) < 0.5:
             return []
@@ -353,16 +371,20 @@ def site_swaps(d, plan: dict, decision: str, item: str, commit: int, tries: int 
 
     def closeness(s):
         x = locs[s]
-        return (x.type != loc.type, x.region != loc.region, x.places - loc.places, order[s])
+        return (abs(x.places - loc.places), x.places < loc.places, x.region != loc.region, x.type != loc.type, order[s])
 
-    found = []
+    opened, exchanged, kept = [], [], []
     for s, f in first.items():
-        used = any(plan.get(("serve", (s, t)), 0.0) > 0.5 for t in range(f, T))
-        if s != item and not used and f <= a and locs[s].places >= loc.places:
-            found.append((closeness(s), s, _site_run(d, s, a, b)))
+        if s == item or f > a:
+            continue
+        s0, e = runs.get(s, (T, T))
+        if s0 > b:  # unused, or used only after the withheld site's run: opened in a
+            opened.append((closeness(s), s, _site_run(d, s, a, b if s0 == T else max(b, e))))
+        elif decision == "open_location" and a < s0 and s0 >= first[item] + commit:
+            exchange = _site_run(d, s, a, max(e, b)) + _site_run(d, item, s0, min(e, b))
+            exchanged.append((closeness(s), f"{s} (and {item} from {labels[s0]})", exchange))
     for s in keepable:
-        fits = d.existing_last_period(s) + 1 <= a and extension_last(d, s) >= b
-        if s != item and plan.get(("keep", s), 0.0) < 0.5 and fits and locs[s].places >= loc.places:
-            found.append((closeness(s), s, [("keep", s, 1.0)]))
-    swaps = [(s, values) for _, s, values in sorted(found, key=lambda f: f[0])[:tries]]
-    return swaps + ([later] if later else [])
+        if s != item and plan.get(("keep", s), 0.0) < 0.5 and d.existing_last_period(s) + 1 <= a:
+            kept.append((closeness(s), s, [("keep", s, 1.0)]))
+    closest = sorted((f for found in (opened, exchanged, kept) for f in sorted(found, key=lambda f: f[0])[:tries]), key=lambda f: f[0])
+    return [(s, values) for _, s, values in closest] + ([later] if later else [])
