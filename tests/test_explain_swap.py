@@ -1,5 +1,6 @@
-"""planner explain's swap start for a withheld site: the plan with a substitute site (or the site
-opened later), every integer variable fixed, an LP; when that plan is within the row's tolerance
+"""planner explain's swap start for a withheld site: the plan with a substitute site (an unused
+one, or one used later exchanged with it) or the site opened later, every integer variable
+fixed, an LP; when that plan is within the row's tolerance
 of the LP bound the row is settled without a MIP (``method`` swap), else the restricted MIP runs.
 
 Derived by hand on tiny instances: 4 months (31, 29, 31, 30 nights), the first 3 committed,
@@ -77,6 +78,49 @@ def test_identical_substitute_settles_the_row_without_a_mip(twin_plan):
     assert row["note"] == "no measurable difference: within +-0.61 objective units, the plan's own MIP gap"
     settled = {(kind, item): (method, swap) for _g, kind, item, _s, _st, method, swap in out["task_seconds"]}
     assert settled[("open_location", x)] == ("swap", y)
+
+
+def exchange_instance() -> dict:
+    """Persons of another group in COA: 150 a month in months 0-2, 250 in month 3; existing site E
+    (50 places, all horizon); candidates C and D (100 places each, type t, opening EUR 1 a place,
+    regions A and B: identical but for the region); no lead times, no minimum terms.
+
+    The plan opens one of them, X, in month 0 and the other, Y, in month 3 (a tie: which is
+    HiGHS's choice); nobody unsheltered; cost E 50 x 10 x 4 + X 100 x 10 x 4 + Y 100 x 10 + 200
+    (opening) = EUR 7,200. Every candidate is in use: no site is unused."""
+    return tiny(
+        regions={"A": {"population": 1}, "B": {"population": 1}},
+        reception={"occupancy_norm": 1, "other_groups": {"g": [150, 150, 150, 250]}},
+        location_types={"t": {"eur_per_place_year": 120, "opening_eur_per_place": 1}},
+        locations={"E": {"region": "A", "type": "t", "places": 50, "status": "existing"},
+                   "C": {"region": "A", "type": "t", "places": 100, "status": "candidate"},
+                   "D": {"region": "B", "type": "t", "places": 100, "status": "candidate"}},
+        objective={"cost_per_million_eur": 1e6},
+        explain={"housing_regions": 0, "decisions": ["open_location", "keep_open"]},
+    )
+
+
+def test_exchange_settles_the_row():
+    """X withheld in months 0-2: the exchange, Y opened in month 0 and X in month 3 (Y's slot),
+    has the plan's places and new places in every period and its costs: every column 0, and it
+    is the first swap tried (then X opened in month 3 alone: 100 unsheltered in months 0-2). The
+    LP relaxation costs EUR 7,200 too: objective_bound 0; settled by the exchange, no MIP."""
+    plan = plan_of(exchange_instance())
+    assert plan.kpis["total_cost_eur"] == pytest.approx(7200) and plan.kpis["unsheltered_person_nights"] == 0
+    x = next(name for name in ("C", "D") if plan.model.start[name, 0].value > 0.5)
+    y = "D" if x == "C" else "C"
+    assert plan.model.start[y, 3].value > 0.5
+    d = validate_dict(exchange_instance())
+    values = {(comp, idx): value for comp, idx, value in plan_start(plan.model)}
+    exchange = f"{y} (and {x} from 2024-04)"
+    assert [name for name, _ in site_swaps(d, values, "open_location", x, 3)] == [exchange, f"{x} from 2024-04"]
+    out = explain_plan(plan, workers=1)
+    row = plan.tables["explanations"].iloc[0].to_dict()
+    assert row["decision"] == "open_location" and row["item"] == x and row["status"] == "optimal"
+    for c in [*KPI_COLUMNS, "objective_bound"]:
+        assert row[c] == pytest.approx(0, abs=1e-6), c
+    settled = {(kind, item): (method, swap) for _g, kind, item, _s, _st, method, swap in out["task_seconds"]}
+    assert settled[("open_location", x)] == ("swap", exchange)
 
 
 def no_substitute_instance() -> dict:
