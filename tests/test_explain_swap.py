@@ -1,7 +1,7 @@
 """planner explain's swap start for a withheld site: the plan with a substitute site (an unused
 one, or one used later exchanged with it) or the site opened later, every integer variable
-fixed, an LP; when that plan is within the row's tolerance
-of the LP bound the row is settled without a MIP (``method`` swap), else the restricted MIP runs.
+fixed, an LP; when that plan is within the row's tolerance of the LP bound the row is settled
+without a MIP (``method`` swap), else the restricted MIP runs.
 
 Derived by hand on tiny instances: 4 months (31, 29, 31, 30 nights), the first 3 committed,
 occupancy norm 1, places EUR 10 a place-month (EUR 120 a year) unless said, cost weight 1 per EUR
