@@ -71,6 +71,10 @@ def main() -> None:
         print(f"  {group:<11} {kind:<17} {len(secs):>3} re-solves: {sum(secs):7.1f} s, mean {sum(secs) / len(secs):5.1f}, max {max(secs):5.1f}; {settled}")
     for (group, kind), n in skipped.items():
         print(f"  {group:<11} {kind:<17} {n:>3} rows at_limit, not re-solved")
+    print("withheld sites not settled by a swap:")
+    for group, kind, item, seconds, status, method, _swap in res["task_seconds"]:
+        if kind in ("open_location", "keep_open") and method != "swap":
+            print(f"  {kind:<17} {item:<24} {seconds:6.1f} s, {method or status}")
 
 
 if __name__ == "__main__":
