@@ -25,8 +25,9 @@ objective), below which no difference is measurable. How the plan is found (an L
 withheld site, the plan with a substitute site in its place, every integer variable fixed, an LP;
 else a MIP over the binaries on which the LP and the plan disagree, the plan as a complete start;
 the full MIP only if that is not accurate enough) changes how fast, not what is claimed: the bound
-is the unrestricted re-solve's, the row's plan is a feasible plan of the re-solve. Rows that do not reach the accuracy (a time limit) say so in ``note``
-with both numbers; rows within the plan's own gap say "no measurable difference".
+is the unrestricted re-solve's, the row's plan a feasible plan of the re-solve. Rows that do not
+reach the accuracy (a time limit) say so in ``note`` with both numbers; rows within the plan's
+own gap say "no measurable difference".
 """
 
 from __future__ import annotations
@@ -101,9 +102,10 @@ class ExplainResolver(Resolver):
     1. the LP relaxation of the task: a lower bound ``LB`` on its objective (valid for the task
        itself, whatever follows);
     2. a withheld site's ``swaps`` (:func:`planner.studies.explaintasks.site_swaps`: the plan with
-       a substitute site, or the site opened later), in order: every integer variable fixed at
-       the swap's values, the LP that is left is a feasible plan of the task, objective ``U``;
-       the first with ``U - LB`` within ``tolerance(LB - ref, U - ref)`` is the row, no MIP;
+       a substitute site, an exchange with a site used later, or the site opened later), in
+       order: every integer variable fixed at the swap's values, the LP that is left is a
+       feasible plan of the task, objective ``U``; the first with ``U - LB`` within
+       ``tolerance(LB - ref, U - ref)`` is the row, no MIP;
     3. else a MIP over the binaries on which the LP and the start (the best swap, or the plan's
        start with the task's bounds applied) disagree, the others held at the start's values,
        started from the start (complete: every integer variable), stopped by an absolute gap of
