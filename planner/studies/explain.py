@@ -21,11 +21,13 @@ Accuracy, tied to what each row measures instead of one relative MIP gap for all
 proven lower bound on the best difference (the LP relaxation's, or the MIP's); a re-solve stops
 once ``objective - objective_bound`` is at most :data:`ACCURACY` (5 %) of the smaller of the two
 in size, or at most the plan's own MIP gap (``--mip-gap``, default 0.01 %, times the plan's
-objective), below which no difference is measurable. How the plan is found (an LP, then a MIP
-over the binaries on which the LP and the plan disagree, the plan as a complete start; the full
-MIP only if that is not accurate enough) changes how fast, not what is claimed: the bound is the
-unrestricted re-solve's. Rows that do not reach the accuracy (a time limit) say so in ``note``
-with both numbers; rows within the plan's own gap say "no measurable difference".
+objective), below which no difference is measurable. How the plan is found (an LP; for a
+withheld site, the plan with a substitute site in its place, every integer variable fixed, an LP;
+else a MIP over the binaries on which the LP and the plan disagree, the plan as a complete start;
+the full MIP only if that is not accurate enough) changes how fast, not what is claimed: the bound
+is the unrestricted re-solve's, the row's plan a feasible plan of the re-solve. Rows that do not
+reach the accuracy (a time limit) say so in ``note`` with both numbers; rows within the plan's
+own gap say "no measurable difference".
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from planner.errors import SolveError
 from planner.solver.highs import HIGHS_OPTIONS, run_highs
 from planner.solver.persistent import _NO_AUTO_UPDATES, Outcome, Resolver, _no_update
 from planner.studies.explaintasks import Task, explanation_tasks, sensitivity_tasks
@@ -98,15 +101,21 @@ class ExplainResolver(Resolver):
 
     1. the LP relaxation of the task: a lower bound ``LB`` on its objective (valid for the task
        itself, whatever follows);
-    2. a MIP over the binaries on which the LP and the plan's start (the task's bounds applied)
-       disagree, the others held at the start's values, started from the start (complete: every
-       integer variable), stopped by an absolute gap of ``tolerance`` (:func:`tolerance` with
-       ``low = LB - reference``): its plan is the row;
-    3. if that plan is not within ``tolerance(LB - ref, plan - ref)`` of ``LB``, the full MIP from
+    2. a withheld site's ``swaps`` (:func:`planner.studies.explaintasks.site_swaps`: the plan with
+       a substitute site, an exchange with a site used later, or the site opened later), in
+       order: every integer variable fixed at the swap's values, the LP that is left is a
+       feasible plan of the task, objective ``U``; the first with ``U - LB`` within
+       ``tolerance(LB - ref, U - ref)`` is the row, no MIP;
+    3. else a MIP over the binaries on which the LP and the start (the best swap, or the plan's
+       start with the task's bounds applied) disagree, the others held at the start's values,
+       started from the start (complete: every integer variable), stopped by an absolute gap of
+       ``tolerance`` (:func:`tolerance` with ``low = LB - reference``): its plan is the row;
+    4. if that plan is not within ``tolerance(LB - ref, plan - ref)`` of ``LB``, the full MIP from
        it, with the same absolute gap (its bound raises ``LB``).
 
     :attr:`last` holds the gap ``plan - LB`` (objective units), how many integer variables were
-    free in step 2 and whether step 3 ran.
+    free in step 3, how the row was settled (``explain_method``: ``swap``, ``restricted`` or
+    ``full``) and the swap's substitute (``explain_swap``).
     """
 
     def __init__(self, base_raw: dict, options: dict | None = None, plan_start: list | None = None, reference: float | None = None):
@@ -148,15 +157,24 @@ class ExplainResolver(Resolver):
             component = getattr(m, comp, None)
             if component is not None and idx in component:
                 values[colmap[id(component[idx])]] = float(value)
+        swaps = []
+        for name, overrides in task.swaps:
+            trial = dict(values)
+            for comp, idx, value in overrides:
+                component = getattr(m, comp, None)
+                if component is not None and idx in component:
+                    trial[colmap[id(component[idx])]] = float(value)
+            swaps.append((name, trial))
         for c, (lb, ub) in fixed.items():
-            if c in values:
-                values[c] = min(max(values[c], lb), ub)
+            for start in [values, *(trial for _, trial in swaps)]:
+                if c in start:
+                    start[c] = min(max(start[c], lb), ub)
         try:
             if self.reference is None or not self.is_mip:
                 self.opt.start = _as_start(values)
                 super()._solve_live(info)
             else:
-                self._accurate(h, info, values)
+                self._accurate(h, info, values, swaps)
         finally:
             self.opt.start = None
             if self.opt._solver_model is h:
@@ -185,31 +203,62 @@ class ExplainResolver(Resolver):
             h.setOptionValue("solve_relaxation", False)
             self.last["lp_seconds"] = time.perf_counter() - t0
 
-    def _accurate(self, h, info, values: dict) -> None:
-        """Steps 1-3 of the class's docstring."""
+    def _accurate(self, h, info, values: dict, swaps: list) -> None:
+        """Steps 1-4 of the class's docstring."""
         s, ref, floor = self.scale, self.reference, self.floor()
         lb, x = self._relaxation(h)
         low = -math.inf if lb is None else lb / s - ref
+
+        def settled(high: float) -> bool:
+            return high - low <= tolerance(low, high, floor) + NUMERIC
+
+        best = None  # (high, substitute, start values) of the best swap
+        for name, trial in swaps:
+            high = self._fixed(h, info, trial)
+            if high is None:
+                continue
+            if best is None or high < best[0]:
+                best = (high, name, trial)
+            if settled(high):  # its plan is the one loaded: the row
+                self.last.update(explain_gap=max(0.0, high - low), explain_free=0, explain_integers=len(values), explain_full=False,
+                                 explain_method="swap", explain_swap=name)
+                return
+        start = best[2] if best else values
         gap = max(ACCURACY * abs(low) / (1 + ACCURACY), floor) if math.isfinite(low) else floor
         options = {"mip_abs_gap": max(gap, NUMERIC) * s, "mip_rel_gap": 0.0}
         agree = {}
         if x is not None:
-            agree = {c: (v, v) for c, v in values.items() if abs(x[c] - v) <= _AGREE}
+            agree = {c: (v, v) for c, v in start.items() if abs(x[c] - v) <= _AGREE}
         saved = _set_bounds(h, agree)
-        self.opt.start = _as_start(values)
+        self.opt.start = _as_start(start)
         try:
             self._run(info, options)
             high = h.getInfo().objective_function_value / s - ref
         finally:
             _restore(h, saved)
-        full = high - low > tolerance(low, high, floor) + NUMERIC
+        full = not settled(high)
         if full:  # the full MIP from the plan found
             col_value = self.opt._sol.col_value
             self.opt.start = (np.arange(len(col_value), dtype=np.int32), np.asarray(col_value, dtype=float))
             self._run(info, options)
             high = h.getInfo().objective_function_value / s - ref
             low = max(low, h.getInfo().mip_dual_bound / s - ref)
-        self.last.update(explain_gap=max(0.0, high - low), explain_free=len(values) - len(agree), explain_integers=len(values), explain_full=full)
+        self.last.update(explain_gap=max(0.0, high - low), explain_free=len(start) - len(agree), explain_integers=len(values), explain_full=full,
+                         explain_method="full" if full else "restricted", explain_swap="")
+
+    def _fixed(self, h, info, trial: dict) -> float | None:
+        """The objective difference of the plan with every integer variable at ``trial``'s value
+        (an LP, warm-started from HiGHS's last basis), its plan loaded; None if that is infeasible."""
+        saved = _set_bounds(h, {c: (v, v) for c, v in trial.items()})
+        self.opt.start = None
+        try:
+            self._run(info, {"solve_relaxation": True})
+            return h.getInfo().objective_function_value / self.scale - self.reference
+        except SolveError:
+            return None
+        finally:
+            _restore(h, saved)
+            h.setOptionValue("solve_relaxation", False)
 
     def _run(self, info, options: dict) -> None:
         try:
@@ -338,18 +387,22 @@ def frame(tasks: list[Task], outcomes: list[Outcome], ref: dict, options: dict) 
     return pd.DataFrame(rows, columns=columns)
 
 
-def build_tasks(d, tables: dict, kpis: dict) -> tuple[list[Task], list[Task]]:
-    """(sensitivities, explanations) of the plan whose tables and KPIs are given."""
+def build_tasks(d, tables: dict, kpis: dict, start: list | None = None) -> tuple[list[Task], list[Task]]:
+    """(sensitivities, explanations) of the plan whose tables and KPIs are given; ``start``: its
+    integer variables (:func:`plan_start`), from which withheld sites get their swaps."""
     commit = max(1, min(int(kpis.get("commit_periods") or 1), d.horizon_T))
     sens = sensitivity_tasks(d, tables, commit, float(kpis.get("total_cost_eur") or 0.0))
-    expl = explanation_tasks(d, tables["plan_quarter"], commit)
+    plan = {(comp, idx): value for comp, idx, value in start or []}
+    expl = explanation_tasks(d, tables["plan_quarter"], commit, plan)
     return sens, expl
 
 
 def explain_tables(d, base_raw: dict, tables: dict, ref: dict, start: list, options: dict, workers: int | None, inline=None) -> dict:
-    """``{"sensitivities": DataFrame, "explanations": DataFrame}`` and the seconds they took."""
+    """``{"sensitivities": DataFrame, "explanations": DataFrame}``, the seconds they took, and per
+    task ``task_seconds``: (group, kind, item, seconds, status, how it was settled: ``swap``,
+    ``restricted``, ``full`` or '' for an LP or a row not re-solved, the swap's substitute)."""
     t0 = time.perf_counter()
-    sens, expl = build_tasks(d, tables, ref)
+    sens, expl = build_tasks(d, tables, ref, start)
     n = max(1, workers or os.cpu_count() or 1)
     outcomes = run_tasks(sens + expl, base_raw, options, start, n, inline, float(ref["objective"]))
     return {
@@ -357,7 +410,7 @@ def explain_tables(d, base_raw: dict, tables: dict, ref: dict, start: list, opti
         "explanations": frame(expl, outcomes[len(sens) :], ref, options).rename(columns={"kind": "decision"}),
         "seconds": time.perf_counter() - t0,
         "tasks": sum(1 for t in sens + expl if not t.skip),
-        "task_seconds": [(t.group, t.kind, t.item, o.timings.get("total_seconds", 0.0), o.status, o.kpis.get("explain_full", False))
+        "task_seconds": [(t.group, t.kind, t.item, o.timings.get("total_seconds", 0.0), o.status, o.kpis.get("explain_method", ""), o.kpis.get("explain_swap", ""))
                          for t, o in zip(sens + expl, outcomes)],
     }
 

@@ -37,6 +37,9 @@ the committed periods ``W`` and everything else free:
   falls in ``W`` (the site may still be decided later);
 * ``keep_open`` l: ``keep[l] = 0``.
 
+A withheld site's task also carries ``swaps``: complete-plan candidates that replace it
+(:func:`site_swaps`), which the resolver tries as fixed-binary LPs before any MIP.
+
 Regular housing (``house_regular``) that uses the region's whole supply in every committed period
 is not re-solved (``skip``: the row's status is ``at_limit``): with permit holders waiting, any
 plan houses as many as the supply allows, so there is no choice to withhold; what more supply
@@ -50,6 +53,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from planner.errors import InputError
+from planner.model.reception import extension_last
 
 DECISION_KINDS = ("hire", "external_staff", "retrain", "outsource", "open_location", "keep_open", "house_regular", "place_accelerated")
 BINDING_SHARE = 1e-4
@@ -71,6 +75,7 @@ class Task:
     start: list = field(default_factory=list)
     structural: bool = False  # the worker rebuilds its model for it (solved last)
     skip: str = ""  # not re-solved, and why (the row's status is at_limit)
+    swaps: list = field(default_factory=list)  # (substitute, start values over the plan's): see site_swaps
 
 
 def _periods(d, months) -> int:
@@ -268,10 +273,12 @@ def housing_at_limit(d, region: str, g: pd.DataFrame) -> str:
             "(what more supply buys: the housing rows of sensitivities.csv)")
 
 
-def explanation_tasks(d, plan_quarter: pd.DataFrame, commit: int) -> list[Task]:
+def explanation_tasks(d, plan_quarter: pd.DataFrame, commit: int, plan: dict | None = None) -> list[Task]:
     """One task per decision of ``plan_quarter`` (rows grouped by decision, item and region; the
     kinds of ``explain.decisions``, default all), in the table's order. Regular housing that
-    uses the region's whole supply in every committed period is not re-solved (``skip``)."""
+    uses the region's whole supply in every committed period is not re-solved (``skip``).
+    ``plan``: the plan's integer values ``{(component, index): value}``, from which a withheld
+    site's ``swaps`` are made (None: none)."""
     kinds = d.instance.explain.decisions or DECISION_KINDS
     integer = {"start", "serve", "keep"} | ({"hires"} if any(p.integer_hires for p in d.instance.staff_pools.values()) else set())
     rows = plan_quarter[(plan_quarter.item.astype(str) != "total") & plan_quarter.decision.isin(kinds)]
@@ -286,5 +293,98 @@ def explanation_tasks(d, plan_quarter: pd.DataFrame, commit: int) -> list[Task]:
         where = f" ({region})" if region and region != item else ""
         what = f"without {UNDO[decision]} {item}{where}: {_fmt(value)} {unit}, {span}"
         skip = housing_at_limit(d, item, g) if decision == "house_regular" else ""
-        tasks.append(Task("explanation", decision, item, region, span, value, unit, what, [], bounds, start, skip=skip))
+        swaps = site_swaps(d, plan, decision, item, commit) if plan and decision in ("open_location", "keep_open") else []
+        tasks.append(Task("explanation", decision, item, region, span, value, unit, what, [], bounds, start, skip=skip, swaps=swaps))
     return tasks
+
+
+# --- a withheld site's substitutes ----------------------------------------------------------
+
+SWAP_TRIES = 4
+"""Substitutes tried per withheld site and kind of move (the closest first), besides opening it
+later: each is one LP with every integer variable fixed, a fraction of a second on nl-2022."""
+
+
+def _site_run(d, s: str, a: int, b: int) -> list[tuple]:
+    """Start values opening candidate ``s`` in period ``a`` and keeping it in use through
+    ``max(b, a + m_s - 1)`` (its minimum term; at most the model's last period)."""
+    T, first = d.grid.T, d.location_first_period(s)
+    end = min(T - 1, max(b, a + d.location_min_open(s) - 1))
+    return [("start", (s, t), float(t == a)) for t in range(first, T)] + [("serve", (s, t), float(a <= t <= end)) for t in range(first, T)]
+
+
+def _runs(d, plan: dict) -> dict:
+    """Candidate -> (first, last) period in use in the plan (candidates in use)."""
+    runs = {}
+    for (comp, idx), value in plan.items():
+        if comp == "serve" and value > 0.5:
+            s, t = idx
+            lo, hi = runs.get(s, (t, t))
+            runs[s] = (min(lo, t), max(hi, t))
+    return runs
+
+
+def site_swaps(d, plan: dict, decision: str, item: str, commit: int, tries: int = SWAP_TRIES) -> list[tuple[str, list]]:
+    """Plans that replace withheld site ``item``, as ``(substitute, start values)`` that override
+    the plan's (and the task's) integer values, every other integer variable as in the plan.
+
+    The withheld site gives ``P`` places in periods ``a..b``: an opened candidate ``l`` from its
+    first use ``a`` (decided in a committed period) to the end of its run ``b``; a kept site from
+    its planned close ``c`` (``a = c + 1``) to the extension's end ``b``. A substitute ``s``:
+
+    * a candidate that can be in use by ``a`` (``f_s <= a``, its lead time), unused in the plan
+      or used only from ``s_0 > b``: opened in ``a``, in use through the end of its run or
+      ``b``, whichever is later (and its minimum term);
+    * an opened candidate's exchange: a candidate ``s`` in use ``s_0..e_s`` with ``a < s_0`` and
+      ``s_0 >= f_l + commit`` (``l`` may be decided then): ``s`` opened in ``a`` instead, in use
+      through ``max(e_s, b)``, and ``l`` opened in ``s_0``, in use through ``min(e_s, b)``.
+      With ``places_s = P`` every period has the places it had and every period's new places
+      (the pace limits) are what they were: only the costs differ;
+    * an existing site that can be kept open, not kept in the plan, closing before ``a``: kept
+      (a cap on extensions that binds leaves this as the only move).
+
+    Of each kind the closest ``tries``, first: places nearest ``P`` (at least ``P`` before fewer), same region,
+    same type, instance order: where pace limits and the capacity bind, equal places keep the
+    plan's balance. An opened candidate can also be opened later: in the first period of use
+    whose decision is past the committed ones, ``f_l + commit``. Whether any of these is as good
+    as the re-solve is for its LP to say (:class:`planner.studies.explain.ExplainResolver`).
+    """
+    locs, T, labels = d.instance.locations, d.grid.T, d.grid.labels
+    loc = locs[item]
+    first = {s: d.location_first_period(s) for s, x in locs.items() if x.status == "candidate" and d.location_first_period(s) < T}
+    keepable = [s for s, x in locs.items() if x.status == "existing" and x.can_keep_open and d.existing_last_period(s) < T - 1]
+    runs = _runs(d, plan)
+    later = None
+    if decision == "open_location":
+        if item not in first or item not in runs:
+            return []
+        a, b = runs[item]
+        if a >= first[item] + commit:  # not decided in the committed periods: nothing is withheld
+            return []
+        if first[item] + commit < T:
+            later = (f"{item} from {labels[first[item] + commit]}", _site_run(d, item, first[item] + commit, b))
+    else:
+        if item not in keepable or plan.get(("keep", item), 0.0) < 0.5:
+            return []
+        a, b = d.existing_last_period(item) + 1, extension_last(d, item)
+    order = {s: i for i, s in enumerate(locs)}
+
+    def closeness(s):
+        x = locs[s]
+        return (abs(x.places - loc.places), x.places < loc.places, x.region != loc.region, x.type != loc.type, order[s])
+
+    opened, exchanged, kept = [], [], []
+    for s, f in first.items():
+        if s == item or f > a:
+            continue
+        s0, e = runs.get(s, (T, T))
+        if s0 > b:  # unused, or used only after the withheld site's run: opened in a
+            opened.append((closeness(s), s, _site_run(d, s, a, b if s0 == T else max(b, e))))
+        elif decision == "open_location" and a < s0 and s0 >= first[item] + commit:
+            exchange = _site_run(d, s, a, max(e, b)) + _site_run(d, item, s0, min(e, b))
+            exchanged.append((closeness(s), f"{s} (and {item} from {labels[s0]})", exchange))
+    for s in keepable:
+        if s != item and plan.get(("keep", s), 0.0) < 0.5 and d.existing_last_period(s) + 1 <= a:
+            kept.append((closeness(s), s, [("keep", s, 1.0)]))
+    closest = sorted((f for found in (opened, exchanged, kept) for f in sorted(found, key=lambda f: f[0])[:tries]), key=lambda f: f[0])
+    return [(s, values) for _, s, values in closest] + ([later] if later else [])
