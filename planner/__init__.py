@@ -18,13 +18,31 @@ importing only the stages before it (tests/test_layout.py holds this):
     plan.kpis["overdue_case_months"]; plan.tables["ind_cases"]; plan.write("results/nl")
 """
 
-from planner.check.evaluate import evaluate_run
-from planner.check.simulate import simulate
-from planner.errors import InputError, SolveError
-from planner.instance.load import load_instance
-from planner.instance.loading import InstanceData
-from planner.outputs.results import Plan
-from planner.solver.solve import solve
-from planner.studies.rolling import rolling
+import importlib
+
+_API = {  # name -> module: imported on first use (PEP 562), so `planner` on the command line starts
+    # at once and a Ctrl-C while Pyomo loads is the CLI's "interrupted", not a traceback
+    "evaluate_run": "planner.check.evaluate",
+    "simulate": "planner.check.simulate",
+    "InputError": "planner.errors",
+    "SolveError": "planner.errors",
+    "load_instance": "planner.instance.load",
+    "InstanceData": "planner.instance.loading",
+    "Plan": "planner.outputs.results",
+    "solve": "planner.solver.solve",
+    "rolling": "planner.studies.rolling",
+}
 
 __all__ = ["InputError", "SolveError", "InstanceData", "Plan", "evaluate_run", "load_instance", "rolling", "simulate", "solve"]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'planner' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))

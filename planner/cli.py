@@ -691,8 +691,8 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
     args.command_line = ["planner", *argv]  # kept in the run folder's run.json
-    _terminal(args)
     try:
+        _terminal(args)  # imports HiGHS's wrapper: a Ctrl-C while it loads is an interruption like any other
         return args.func(args)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)

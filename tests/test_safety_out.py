@@ -273,6 +273,27 @@ def interrupted(tmp_path, args, after: float, within: float = 6.0):
             proc.wait()
 
 
+def test_cli_starts_without_pyomo():
+    """``import planner.cli`` loads neither Pyomo nor HiGHS (``planner/__init__.py`` imports its API
+    on first use), so the heavy imports run inside :func:`planner.cli.main`'s handling of Ctrl-C."""
+    code = "import sys, planner.cli; print(sorted(m for m in ('pyomo', 'highspy', 'pandas') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]"
+
+
+def test_ctrl_c_while_loading_is_an_interruption(monkeypatch, capsys):
+    """A Ctrl-C while the CLI loads HiGHS's wrapper (``_terminal``) is the one-line interruption,
+    exit 130, not a traceback."""
+    from planner import cli
+
+    def loading(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_terminal", loading)
+    assert cli.main(["solve", str(NL)]) == 130
+    assert capsys.readouterr().err == "error: interrupted; no run folder written\n"
+
+
 def test_ctrl_c_stops_a_long_solve(tmp_path):
     """Today: ignored, the solve runs its 60 s, writes the folder and exits 0."""
     out = tmp_path / "run"
