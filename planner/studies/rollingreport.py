@@ -64,7 +64,7 @@ def steps_table(res) -> pd.DataFrame:
 
 def forecast_plot(res):
     """One panel per realised series: per step, the forecast it planned on (a line from the
-    step's date) against the realised values (black)."""
+    step's date, dashed) against the realised values (a wide grey line underneath)."""
     from matplotlib.figure import Figure
 
     frame = pd.DataFrame(res.forecast_rows)
@@ -76,10 +76,10 @@ def forecast_plot(res):
     pos = {p: i for i, p in enumerate(labels)}
     for ax, path in zip(axes, series):
         part = frame[(frame.series == path) & frame.period.isin(pos)]
+        real = part.drop_duplicates("period").sort_values("period")  # underneath, wide and light: a forecast
+        ax.plot([pos[p] for p in real.period], real.realised, color="black", lw=4, alpha=0.3, zorder=1, label="realised")  # that hits it stays visible
         for step, g in part.groupby("step", sort=False):
-            ax.plot([pos[p] for p in g.period], g.forecast, lw=1.2, alpha=0.8, label=f"forecast at {step}")
-        real = part.drop_duplicates("period").sort_values("period")
-        ax.plot([pos[p] for p in real.period], real.realised, color="black", lw=2.2, label="realised")
+            ax.plot([pos[p] for p in g.period], g.forecast, lw=1.4, ls="--", zorder=3, label=f"forecast at {step}")
         ax.set_title(path)
         step_ = max(1, len(labels) // 12)
         ax.set_xticks(range(0, len(labels), step_), [labels[i] for i in range(0, len(labels), step_)], rotation=45, fontsize=8)
