@@ -367,3 +367,13 @@ def test_folder_start_from_locations(tmp_path):
     start = folder_start(d, tables["locations"])
     want = [("keep", "E", 1.0)] + [(c, ("C", t), float(c == "serve" or t == 0)) for t in range(4) for c in ("start", "serve")]
     assert sorted(start, key=str) == sorted(want, key=str)
+
+
+def test_sentence_of_an_infeasible_row():
+    """A withheld decision without which no plan exists was re-solved: the report says so (not "not
+    re-solved"), with the solver's reason; a row with no result otherwise names its status."""
+    row = {"what": "without hiring in external staff for asylum: 244.8 FTE, 2022-01..2022-03", "status": "infeasible",
+           "note": "the plan is infeasible: IND staff pool 'asylum' is short by 99 productive hours in 2022-01"}
+    assert sentence(row) == ("Without hiring in external staff for asylum: 244.8 FTE, 2022-01..2022-03: no plan without it "
+                             "(the plan is infeasible: IND staff pool 'asylum' is short by 99 productive hours in 2022-01).")
+    assert sentence({**row, "status": "error", "note": "HiGHS stopped"}).endswith(": no result (error: HiGHS stopped).")

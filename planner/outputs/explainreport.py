@@ -58,8 +58,10 @@ def sentence(row) -> str:
     what = what[0].upper() + what[1:]
     if row["status"] == "at_limit":
         return f"{what}: not re-solved, {row.get('note', '')}."
+    if row["status"] == "infeasible":  # re-solved: no plan exists without it (e.g. a ramp or a budget it alone meets)
+        return f"{what}: no plan without it ({row.get('note', '')})."
     if row["status"] not in ("optimal", "time_limit_feasible", "limit_feasible"):
-        return f"{what}: not re-solved ({row['status']}: {row.get('note', '')})."
+        return f"{what}: no result ({row['status']}: {row.get('note', '')})."
     if str(row.get("note", "")).startswith("no measurable difference"):  # the KPI columns are one equally good plan's
         return f"{what}: no measurable difference (an alternative does as well, to within the plan's own optimality gap)."
     text = f"{what}: {effects(row)}."
