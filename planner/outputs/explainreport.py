@@ -140,6 +140,3 @@ def insert(page: str, tables: dict) -> str:
     else:
         page = page.replace("<footer>", block + "\n<footer>", 1)
     return page.replace('<a href="#detail">', NAV + '<a href="#detail">', 1)
-
-
-

@@ -152,19 +152,8 @@ class ExplainResolver(Resolver):
         h, colmap, m = self.opt._solver_model, self.opt._pyomo_var_to_solver_var_map, self.model
         fixed = {colmap[id(getattr(m, comp)[idx])]: (lb, ub) for comp, idx, lb, ub in task.bounds}
         saved = _set_bounds(h, fixed)
-        values = {}
-        for comp, idx, value in [*self.plan_start, *task.start]:
-            component = getattr(m, comp, None)
-            if component is not None and idx in component:
-                values[colmap[id(component[idx])]] = float(value)
-        swaps = []
-        for name, overrides in task.swaps:
-            trial = dict(values)
-            for comp, idx, value in overrides:
-                component = getattr(m, comp, None)
-                if component is not None and idx in component:
-                    trial[colmap[id(component[idx])]] = float(value)
-            swaps.append((name, trial))
+        values = _columns(m, colmap, [*self.plan_start, *task.start])
+        swaps = [(name, {**values, **_columns(m, colmap, overrides)}) for name, overrides in task.swaps]
         for c, (lb, ub) in fixed.items():
             for start in [values, *(trial for _, trial in swaps)]:
                 if c in start:
@@ -220,7 +209,7 @@ class ExplainResolver(Resolver):
             if best is None or high < best[0]:
                 best = (high, name, trial)
             if settled(high):  # its plan is the one loaded: the row
-                self.last.update(explain_gap=max(0.0, high - low), explain_free=0, explain_integers=len(values), explain_full=False,
+                self.last.update(explain_gap=max(0.0, high - low), explain_free=0, explain_integers=len(values),
                                  explain_method="swap", explain_swap=name)
                 return
         start = best[2] if best else values
@@ -243,7 +232,7 @@ class ExplainResolver(Resolver):
             self._run(info, options)
             high = h.getInfo().objective_function_value / s - ref
             low = max(low, h.getInfo().mip_dual_bound / s - ref)
-        self.last.update(explain_gap=max(0.0, high - low), explain_free=len(start) - len(agree), explain_integers=len(values), explain_full=full,
+        self.last.update(explain_gap=max(0.0, high - low), explain_free=len(start) - len(agree), explain_integers=len(values),
                          explain_method="full" if full else "restricted", explain_swap="")
 
     def _fixed(self, h, info, trial: dict) -> float | None:
@@ -266,6 +255,16 @@ class ExplainResolver(Resolver):
         finally:
             self.cold_restarts += info.cold_restarts
             info.cold_restarts = 0
+
+
+def _columns(m, colmap, triples) -> dict:
+    """``{HiGHS column: value}`` of ``(component, index, value)`` triples, those the model has."""
+    out = {}
+    for comp, idx, value in triples:
+        component = getattr(m, comp, None)
+        if component is not None and idx in component:
+            out[colmap[id(component[idx])]] = float(value)
+    return out
 
 
 def _as_start(values: dict):
