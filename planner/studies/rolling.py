@@ -237,7 +237,8 @@ HINDSIGHT_GAP = 0.10
 """HiGHS's relative MIP gap for the hindsight solve unless ``mip_gap`` says otherwise.
 
 Knowing a high realised inflow, hindsight needs new places as fast as the pace limits allow:
-on nl-2022 with ``nl-2022-realised-high.csv`` the LP relaxation fills the national 1,500 new
+on nl-2022 with ``nl-2022-realised-high.csv`` (measured before nl-2022 anchored its ramps at
+``decisions_before``; anchored, hindsight stops at 9.69 % in about 4 minutes) the LP relaxation fills the national 1,500 new
 places a month exactly, every month from 2022-02 to 2024-01, with fractions of sites (a 1,000-place
 park half opened in March and half in April), which no plan of whole sites can; its bound (8.55
 million) hardly moves in branch and bound (8.59 million after 1,500 s) while the plans found come
