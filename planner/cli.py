@@ -310,6 +310,10 @@ def _stochastic(args) -> int:
         out_of_sample=args.out_of_sample, out_of_sample_seed=args.out_of_sample_seed, time_limit=args.time_limit, mip_gap=args.mip_gap,
         integer_recourse=args.integer_recourse,
     )
+    if args.extensive_gap is not None:
+        if args.engine == "mpi-sppy":
+            raise InputError("--extensive-gap", "not with --engine mpi-sppy (there is no extensive form)")
+        kwargs["extensive_gap"] = args.extensive_gap
     if args.engine == "mpi-sppy":
         from planner.studies.sppy import run_sppy
 
@@ -471,6 +475,7 @@ def _stochastic_options(s) -> None:
     g.add_argument("--out-of-sample", type=_count, default=100, metavar="M", help="with --scenarios: evaluate both first stages on M fresh scenarios (default 100; 0 skips)")
     g.add_argument("--out-of-sample-seed", type=int, metavar="S", help="the fresh scenarios' seed (default --seed + 1)")
     g.add_argument("--integer-recourse", action="store_true", help="with --scenarios: keep the later periods' site decisions binary (default: relaxed to [0, 1], the first stage integer)")
+    g.add_argument("--extensive-gap", type=_positive, metavar="G", help="with --scenarios: relative MIP gap of the extensive form alone (default --mip-gap, else 0.001); the single-scenario solves keep --mip-gap")
     g.add_argument("--engine", choices=["extensive", "mpi-sppy"], default="extensive", help="extensive form in HiGHS (default) or progressive hedging with mpi-sppy over MPI")
     g.add_argument("--processes", type=_whole, default=2, metavar="K", help="with --engine mpi-sppy: MPI processes (mpiexec -n K)")
 

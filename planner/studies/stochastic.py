@@ -188,6 +188,7 @@ def run_stochastic(
     mip_gap=None,
     scenarios: list[Scenario] | None = None,
     integer_recourse: bool = False,
+    extensive_gap: float | None = None,
 ) -> Stochastic:
     """Solve the two-stage problem of instance ``d`` and its reference problems (module docstring).
 
@@ -195,7 +196,8 @@ def run_stochastic(
     stage (default: the commit periods, a quarter); ``out_of_sample``: ``M`` fresh scenarios drawn
     with ``out_of_sample_seed`` (default ``seed + 1``); ``integer_recourse``: keep the later
     periods' site binaries binary (default: relaxed, planner.solver.extensive). ``time_limit`` and
-    ``mip_gap`` hold for each solve."""
+    ``mip_gap`` hold for each solve; ``extensive_gap`` for the extensive form alone (default
+    ``mip_gap``, else :data:`EXTENSIVE_GAP`)."""
     periods = periods or default_commit_periods(d.grid.grain)
     if periods > d.horizon_T:
         raise InputError("--first-stage", f"expected at most the horizon's {d.horizon_T} periods, got {periods}")
@@ -215,7 +217,7 @@ def run_stochastic(
     t0 = time.perf_counter()
     ef = build_extensive(scenarios, periods, cvar_alpha, cvar_weight, integer_recourse)
     times["build_seconds"] = time.perf_counter() - t0
-    ef_gap = EXTENSIVE_GAP if mip_gap is None else mip_gap
+    ef_gap = extensive_gap or (EXTENSIVE_GAP if mip_gap is None else mip_gap)
     info = solve_extensive(ef, time_limit, ef_gap, mip_start(ef, x_ev, eev_plans) if eev else None)
     times["solve_seconds"] = info.solve_seconds
     rp, rp_s = info.objective, scenario_objectives(ef)
