@@ -276,7 +276,8 @@ def test_bad_uncertainty_one_line_exit_2(tmp_path, capsys, change, expected):
 
 def test_bad_options_exit_2(tmp_path):
     path = _write(tmp_path, site_instance())
-    for args in (["--cvar", "1.5"], ["--cvar-weight", "1"], ["--objective", "lexicographic"], ["--first-stage", "5"]):
+    for args in (["--cvar", "1.5"], ["--cvar-weight", "1"], ["--objective", "lexicographic"], ["--first-stage", "5"],
+                 ["--extensive-gap", "0"], ["--extensive-gap", "0.01", "--engine", "mpi-sppy"]):
         proc = subprocess.run(
             [sys.executable, "-m", "planner.cli", "solve", path, "--scenarios", "2", "--out-of-sample", "0", "--out", str(tmp_path / "o"), *args],
             capture_output=True,
@@ -297,9 +298,11 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert "VSS" in out and "EVPI" in out and "identical first stage" in out
     assert (tmp_path / "a" / "scenarios.csv").read_bytes() == (tmp_path / "b" / "scenarios.csv").read_bytes()
     assert main(["evaluate", str(tmp_path / "a" / "scenarios" / "s001")]) == 0
-    assert json.loads((tmp_path / "a" / "stochastic.json").read_text())["recourse"].startswith("relaxed")
-    assert main([*args, "--integer-recourse", "--out", str(tmp_path / "c")]) == 0
-    assert json.loads((tmp_path / "c" / "stochastic.json").read_text())["recourse"].startswith("integer")
+    a = json.loads((tmp_path / "a" / "stochastic.json").read_text())
+    assert a["recourse"].startswith("relaxed") and a["mip_rel_gap_requested"] == 1e-3
+    assert main([*args, "--integer-recourse", "--extensive-gap", "0.02", "--out", str(tmp_path / "c")]) == 0
+    c = json.loads((tmp_path / "c" / "stochastic.json").read_text())
+    assert c["recourse"].startswith("integer") and c["mip_rel_gap_requested"] == 0.02
 
 
 @pytest.mark.slow
