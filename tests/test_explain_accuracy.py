@@ -90,3 +90,68 @@ def test_no_difference_proven_by_the_full_mip(fractional_plan):
     assert -0.6 - 1e-9 <= row["objective_bound"] <= row["objective"] + 1e-9
     assert row["note"] == "no measurable difference: within +-0.6 objective units, the plan's own MIP gap"
     assert sentence(row) == "1 more FTE in p from the start: no measurable difference (an alternative does as well, to within the plan's own optimality gap)."
+
+
+def twin_fractional_instance() -> dict:
+    """The fractional instance with a twin of C: candidate D (100 places, same type and region).
+
+    The plan opens one of C and D, X, in month 0 (they tie: HiGHS's choice): objective 6,000 as
+    above, proven optimal (gap 0), so the plan's bound is 6,000. X withheld in months 0-2: Y
+    (the twin) opened in month 0 instead is the same plan, objective difference 0. The row's LP
+    relaxation opens a tenth of Y (E 2,000 + 400): 2,400, difference -3,600."""
+    raw = fractional_instance()
+    raw["locations"]["D"] = {"region": "A", "type": "t", "places": 100, "status": "candidate"}
+    raw["explain"] = {"housing_regions": 0, "decisions": ["open_location"]}
+    return raw
+
+
+@pytest.mark.parametrize("with_bound", [True, False])
+def test_the_plans_bound_settles_a_withheld_site_by_its_swap(monkeypatch, with_bound):
+    """X withheld: the swap (Y in X's place) gives difference 0. Against the LP bound (-3,600) that
+    is not within the floor (1e-4 x 6,000 = 0.6): the restricted MIP finds 0 again without a
+    better bound, so the full MIP proves it ('full'). Withholding only restricts the plan's
+    problem, so its optimum is at least the plan's proven bound, 6,000 - (0 + 1e-9) x 6,000 -
+    1e-6 = 6,000 - 7e-6: the swap is within the floor of that, settled by it ('swap', Y),
+    objective_bound -7e-6."""
+    from planner.studies import explain
+
+    if not with_bound:
+        monkeypatch.setattr(explain, "plan_bound_of", lambda kpis: None)
+    plan = plan_of(twin_fractional_instance())
+    assert plan.kpis["objective"] == pytest.approx(6000, abs=1e-6) and plan.kpis["mip_gap"] == 0
+    x = next(name for name in ("C", "D") if plan.model.serve[name, 0].value > 0.5)
+    y = "D" if x == "C" else "C"
+    out = explain.explain_plan(plan, workers=1)
+    row = plan.tables["explanations"].iloc[0].to_dict()
+    assert row["item"] == x and row["objective"] == pytest.approx(0, abs=1e-6) and row["cost_eur"] == pytest.approx(0, abs=1e-6)
+    settled = {item: (method, swap) for _g, _k, item, _s, _st, method, swap in out["task_seconds"]}
+    if with_bound:
+        assert settled[x] == ("swap", y)
+        assert row["objective_bound"] == pytest.approx(-7e-6, abs=1e-9)
+    else:
+        assert settled[x] == ("full", "")
+        assert -0.6 - 1e-9 <= row["objective_bound"] <= 1e-6
+
+
+def test_plan_bound_of():
+    """Objective 6,000 at gap 1e-4: 6,000 - (1e-4 + 1e-9) x 6,000 - 1e-6 = 5,999.399993. No gap,
+    or a plan --polish-cost changed after the gap was proved: no bound."""
+    from planner.studies.explain import plan_bound_of
+
+    assert plan_bound_of({"objective": 6000.0, "mip_gap": 1e-4}) == pytest.approx(5999.399993, abs=1e-9)
+    assert plan_bound_of({"objective": 6000.0}) is None
+    assert plan_bound_of({"objective": 6000.0, "mip_gap": 0.0, "cost_polish": {}}) is None
+
+
+def test_only_narrowed_bounds_restrict():
+    """Columns 0 and 1 in [0, 1] and [0, 10]: fixing 0 at 0 and capping 1 at 5 narrows (a
+    restriction of the plan's problem); raising 1's upper bound to 20 widens (a relaxation: the
+    plan's bound says nothing of it)."""
+    import numpy as np
+
+    from planner.studies.explain import _narrows
+
+    saved = (np.array([0, 1], dtype=np.int32), np.array([0.0, 0.0]), np.array([1.0, 10.0]))
+    assert _narrows(saved, {0: (0.0, 0.0), 1: (0.0, 5.0)})
+    assert not _narrows(saved, {0: (0.0, 0.0), 1: (0.0, 20.0)})
+    assert _narrows(None, {})

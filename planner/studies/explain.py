@@ -118,8 +118,11 @@ class ExplainResolver(Resolver):
     ``full``) and the swap's substitute (``explain_swap``).
     """
 
-    def __init__(self, base_raw: dict, options: dict | None = None, plan_start: list | None = None, reference: float | None = None):
+    def __init__(self, base_raw: dict, options: dict | None = None, plan_start: list | None = None, reference: float | None = None,
+                 plan_bound: float | None = None):
         super().__init__(base_raw, options)
+        self.plan_bound = plan_bound  # a proven lower bound on the plan's optimum (plan_bound_of)
+        self.restricts = False  # the task only narrows variables' bounds
         self.opt = _StartHighs()
         self.opt.config.auto_updates.set_value(_NO_AUTO_UPDATES)
         self.opt.update = _no_update
@@ -152,6 +155,7 @@ class ExplainResolver(Resolver):
         h, colmap, m = self.opt._solver_model, self.opt._pyomo_var_to_solver_var_map, self.model
         fixed = {colmap[id(getattr(m, comp)[idx])]: (lb, ub) for comp, idx, lb, ub in task.bounds}
         saved = _set_bounds(h, fixed)
+        self.restricts = not task.changes and _narrows(saved, fixed)
         values = _columns(m, colmap, [*self.plan_start, *task.start])
         swaps = [(name, {**values, **_columns(m, colmap, overrides)}) for name, overrides in task.swaps]
         for c, (lb, ub) in fixed.items():
@@ -197,6 +201,8 @@ class ExplainResolver(Resolver):
         s, ref, floor = self.scale, self.reference, self.floor()
         lb, x = self._relaxation(h)
         low = -math.inf if lb is None else lb / s - ref
+        if self.restricts and self.plan_bound is not None:  # withholding only restricts the plan's problem
+            low = max(low, self.plan_bound - ref)
 
         def settled(high: float) -> bool:
             return high - low <= tolerance(low, high, floor) + NUMERIC
@@ -282,6 +288,27 @@ def _set_bounds(h, bounds: dict):
     return saved
 
 
+def _narrows(saved, bounds: dict) -> bool:
+    """Whether every new bound ``{column: (lb, ub)}`` lies within the column's bounds as they were
+    (``saved`` by :func:`_set_bounds`): the task's problem is then a restriction of the plan's."""
+    if saved is None:
+        return True
+    cols, lo, up = saved
+    return all(lo[i] <= bounds[c][0] and bounds[c][1] <= up[i] for i, c in enumerate(cols.tolist()))
+
+
+def plan_bound_of(kpis: dict) -> float | None:
+    """A proven lower bound on the optimum of the plan's problem from its objective ``z`` and the
+    MIP gap HiGHS proved, ``|z - bound| / |z|``: ``z - (gap + 1e-9) |z| - 1e-6`` (kpis.json rounds
+    the gap to 1e-9 and the objective to 1e-6); None if unknown, or if ``--polish-cost`` changed
+    the plan after the gap was proved. Every withheld decision only restricts that problem, so its
+    optimum is at least this bound (a row's ``objective_bound``)."""
+    z, gap = kpis.get("objective"), kpis.get("mip_gap")
+    if z is None or gap is None or "cost_polish" in kpis or not math.isfinite(float(gap)):
+        return None
+    return float(z) - (float(gap) + 1e-9) * abs(float(z)) - NUMERIC
+
+
 def _restore(h, saved) -> None:
     if saved is not None:
         cols, lo, up = saved
@@ -302,17 +329,18 @@ def plan_start(m) -> list[tuple]:
 _WORKER: ExplainResolver | None = None
 
 
-def _init(base_raw: dict, options: dict, start: list, reference: float | None) -> None:
+def _init(base_raw: dict, options: dict, start: list, reference: float | None, plan_bound: float | None) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _WORKER = ExplainResolver(base_raw, options, start, reference)
+    _WORKER = ExplainResolver(base_raw, options, start, reference, plan_bound)
 
 
 def _run(task: Task) -> Outcome:
     return _WORKER.run_task(task)
 
 
-def run_tasks(tasks: list[Task], base_raw: dict, options: dict, start: list, workers: int, inline: ExplainResolver | None = None, reference: float | None = None) -> list[Outcome]:
+def run_tasks(tasks: list[Task], base_raw: dict, options: dict, start: list, workers: int, inline: ExplainResolver | None = None, reference: float | None = None,
+              plan_bound: float | None = None) -> list[Outcome]:
     """Every task's outcome, in ``tasks`` order. ``workers`` processes (``spawn``), each one live
     model; with one worker, in this process (``inline``: a resolver whose model is the plan's).
     Structural tasks go last, so a worker rebuilds its model at most once. A task with ``skip``
@@ -320,12 +348,12 @@ def run_tasks(tasks: list[Task], base_raw: dict, options: dict, start: list, wor
     out: list[Outcome | None] = [Outcome("at_limit", t.skip) if t.skip else None for t in tasks]
     order = sorted((i for i in range(len(tasks)) if not tasks[i].skip), key=lambda i: (tasks[i].structural, i))
     if workers <= 1 or len(order) <= 1:
-        resolver = inline or ExplainResolver(base_raw, options, start, reference)
-        resolver.reference = reference
+        resolver = inline or ExplainResolver(base_raw, options, start, reference, plan_bound)
+        resolver.reference, resolver.plan_bound = reference, plan_bound
         for i in order:
             out[i] = resolver.run_task(tasks[i])
         return out
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init, initargs=(base_raw, options, start, reference))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init, initargs=(base_raw, options, start, reference, plan_bound))
     cancel = True
     try:
         futures = {pool.submit(_run, tasks[i]): i for i in order}
@@ -396,14 +424,15 @@ def build_tasks(d, tables: dict, kpis: dict, start: list | None = None) -> tuple
     return sens, expl
 
 
-def explain_tables(d, base_raw: dict, tables: dict, ref: dict, start: list, options: dict, workers: int | None, inline=None) -> dict:
+def explain_tables(d, base_raw: dict, tables: dict, ref: dict, start: list, options: dict, workers: int | None, inline=None,
+                   plan_bound: float | None = None) -> dict:
     """``{"sensitivities": DataFrame, "explanations": DataFrame}``, the seconds they took, and per
     task ``task_seconds``: (group, kind, item, seconds, status, how it was settled: ``swap``,
     ``restricted``, ``full`` or '' for an LP or a row not re-solved, the swap's substitute)."""
     t0 = time.perf_counter()
     sens, expl = build_tasks(d, tables, ref, start)
     n = max(1, workers or os.cpu_count() or 1)
-    outcomes = run_tasks(sens + expl, base_raw, options, start, n, inline, float(ref["objective"]))
+    outcomes = run_tasks(sens + expl, base_raw, options, start, n, inline, float(ref["objective"]), plan_bound)
     return {
         "sensitivities": frame(sens, outcomes[: len(sens)], ref, options).rename(columns={"kind": "resource"}),
         "explanations": frame(expl, outcomes[len(sens) :], ref, options).rename(columns={"kind": "decision"}),
@@ -434,7 +463,8 @@ def explain_plan(plan, options: dict | None = None, workers: int | None = None) 
     """``planner solve --explain``: adds ``sensitivities`` and ``explanations`` to ``plan.tables``
     (its model holds the solved plan: the MIP start); returns the timings."""
     options = dict(options or {})
-    out = explain_tables(plan.data, plain_instance(plan.data), plan.tables, plan.kpis, plan_start(plan.model), options, workers)
+    out = explain_tables(plan.data, plain_instance(plan.data), plan.tables, plan.kpis, plan_start(plan.model), options, workers,
+                         plan_bound=plan_bound_of(plan.kpis))
     plan.tables["sensitivities"], plan.tables["explanations"] = out["sensitivities"], out["explanations"]
     plan.timings["explain_seconds"] = round(out["seconds"], 3)
     return out
@@ -514,8 +544,13 @@ def explain_run(folder, options: dict | None = None, workers: int | None = None)
         )
     start = plan_start(resolver.model)
     resolver.plan_start = start
+    # the run's proven bound holds for the plan solved again only if that is the same problem: a
+    # plan found below it, or an objective that moved, says it is not
+    bound = plan_bound_of(kpis)
+    if bound is not None and (warnings or ref["objective"] < bound):
+        bound = None
     base_seconds = time.perf_counter() - t0
-    out = explain_tables(d, raw, tables, ref, start, options, workers, inline=resolver)
+    out = explain_tables(d, raw, tables, ref, start, options, workers, inline=resolver, plan_bound=bound)
     out.update(warnings=warnings, base_seconds=base_seconds, seconds=time.perf_counter() - t0)
     return out
 
