@@ -59,7 +59,7 @@ def fractional_plan():
 
     plan = plan_of(fractional_instance())
     assert plan.kpis["objective"] == pytest.approx(6000, abs=0.6) and plan.kpis["unsheltered_person_nights"] == 0
-    explain_plan(plan, workers=1)
+    plan.explain_out = explain_plan(plan, workers=1)
     return plan
 
 
@@ -82,13 +82,16 @@ def test_bound_below_the_plan(fractional_plan):
 def test_no_difference_proven_by_the_full_mip(fractional_plan):
     """One more FTE in pool p (no cases, no salary) changes nothing: objective 0. The LP bound
     alone (2,400 - 6,000 = -3,600) does not show that to the floor (1e-4 x 6,000 = 0.6), so the
-    full MIP proves it: objective_bound within 0.6 of 0, note 'no measurable difference'."""
+    full MIP proves it: objective_bound within 0.6 of 0, note 'no measurable difference'. (The
+    plan's own bound does not apply: one more FTE relaxes the plan's problem.)"""
     s = fractional_plan.tables["sensitivities"]
     row = s[s.resource == "fte"].iloc[0].to_dict()
     assert row["status"] == "optimal"
     assert row["objective"] == pytest.approx(0, abs=0.6) and row["cost_eur"] == pytest.approx(0, abs=0.6)
     assert -0.6 - 1e-9 <= row["objective_bound"] <= row["objective"] + 1e-9
     assert row["note"] == "no measurable difference: within +-0.6 objective units, the plan's own MIP gap"
+    settled = {(kind, item): method for _g, kind, item, _s, _st, method, _sw in fractional_plan.explain_out["task_seconds"]}
+    assert settled[("fte", "p")] == "full"
     assert sentence(row) == "1 more FTE in p from the start: no measurable difference (an alternative does as well, to within the plan's own optimality gap)."
 
 
