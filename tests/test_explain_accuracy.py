@@ -158,3 +158,33 @@ def test_only_narrowed_bounds_restrict():
     assert _narrows(saved, {0: (0.0, 0.0), 1: (0.0, 5.0)})
     assert not _narrows(saved, {0: (0.0, 0.0), 1: (0.0, 20.0)})
     assert _narrows(None, {})
+
+
+def test_the_restricted_mip_stops_at_the_first_plan_that_settles_the_row(monkeypatch):
+    """The twin instance's withheld X without its swaps: the restricted MIP runs (Y's binaries
+    free: the LP opens a tenth of Y). Told the row's optimum is at least +1,000 (a bound as if
+    proven), its target is 1,000 + 5 % x 1,000 = +1,050 above the plan: the first plan HiGHS has
+    (the start, X's binaries closed: 10 unsheltered in months 0-2, +907,000) is above it; Y
+    opened in month 0 (difference 0) is below it, so HiGHS stops there, at its objective target
+    (explain_stop 'target'), status optimal, no warning, and the row is settled by the restricted
+    MIP. (HiGHS's presolve is off: with it, this tiny MIP is solved to optimality before the
+    first plan is checked against the target.) With the plan's real bound (-7e-6) the target is
+    0.6 above the bound: HiGHS closes its gap first or stops at the target (either settles the
+    row: restricted)."""
+    from dataclasses import replace
+
+    from planner.solver.highs import HIGHS_OPTIONS
+    from planner.studies.explain import ExplainResolver, build_tasks, plain_instance, plan_bound_of, plan_start
+
+    plan = plan_of(twin_fractional_instance())
+    monkeypatch.setitem(HIGHS_OPTIONS, "presolve", "off")
+    start = plan_start(plan.model)
+    _, expl = build_tasks(plan.data, plan.tables, plan.kpis, start)
+    task = replace(expl[0], swaps=[])
+    ref = plan.kpis["objective"]
+    for bound, stops in ((ref + 1000, ("target",)), (plan_bound_of(plan.kpis), ("target", "gap"))):
+        r = ExplainResolver(plain_instance(plan.data), {}, start, ref, bound)
+        out = r.run_task(task)
+        assert out.status == "optimal" and not out.kpis.get("warnings"), out.kpis.get("warnings")
+        assert out.kpis["objective"] - ref == pytest.approx(0, abs=1e-6)
+        assert r.last["explain_method"] == "restricted" and r.last["explain_stop"] in stops

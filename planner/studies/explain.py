@@ -100,7 +100,9 @@ class ExplainResolver(Resolver):
     (:meth:`_accurate`):
 
     1. the LP relaxation of the task: a lower bound ``LB`` on its objective (valid for the task
-       itself, whatever follows);
+       itself, whatever follows); for a task that only narrows bounds (a withheld decision: a
+       restriction of the plan's problem) at least ``plan_bound``, the plan's proven bound
+       (:func:`plan_bound_of`);
     2. a withheld site's ``swaps`` (:func:`planner.studies.explaintasks.site_swaps`: the plan with
        a substitute site, an exchange with a site used later, or the site opened later), in
        order: every integer variable fixed at the swap's values, the LP that is left is a
@@ -109,7 +111,9 @@ class ExplainResolver(Resolver):
     3. else a MIP over the binaries on which the LP and the start (the best swap, or the plan's
        start with the task's bounds applied) disagree, the others held at the start's values,
        started from the start (complete: every integer variable), stopped by an absolute gap of
-       ``tolerance`` (:func:`tolerance` with ``low = LB - reference``): its plan is the row;
+       ``tolerance`` (:func:`tolerance` with ``low = LB - reference``) or, sooner, at the first
+       plan within ``tolerance`` of ``LB`` (HiGHS's ``objective_target``; ``explain_stop``
+       says which): its plan is the row;
     4. if that plan is not within ``tolerance(LB - ref, plan - ref)`` of ``LB``, the full MIP from
        it, with the same absolute gap (its bound raises ``LB``).
 
@@ -123,6 +127,7 @@ class ExplainResolver(Resolver):
         super().__init__(base_raw, options)
         self.plan_bound = plan_bound  # a proven lower bound on the plan's optimum (plan_bound_of)
         self.restricts = False  # the task only narrows variables' bounds
+        self.at_target = False  # the last MIP stopped at its objective target
         self.opt = _StartHighs()
         self.opt.config.auto_updates.set_value(_NO_AUTO_UPDATES)
         self.opt.update = _no_update
@@ -173,6 +178,7 @@ class ExplainResolver(Resolver):
             if self.opt._solver_model is h:
                 _restore(h, saved)
                 h.setOptionValue("mip_abs_gap", 1e-6)
+                h.setOptionValue("objective_target", -highspy.kHighsInf)
                 h.setOptionValue("mip_rel_gap", self.options.get("mip_gap") or DEFAULT_GAP)
 
     def _relaxation(self, h) -> tuple[float | None, np.ndarray | None]:
@@ -221,6 +227,8 @@ class ExplainResolver(Resolver):
         start = best[2] if best else values
         gap = max(ACCURACY * abs(low) / (1 + ACCURACY), floor) if math.isfinite(low) else floor
         options = {"mip_abs_gap": max(gap, NUMERIC) * s, "mip_rel_gap": 0.0}
+        if math.isfinite(low):  # stop at the first plan that settles the row against the bound known
+            options["objective_target"] = (ref + low + max(floor, ACCURACY * low)) * s
         agree = {}
         if x is not None:
             agree = {c: (v, v) for c, v in start.items() if abs(x[c] - v) <= _AGREE}
@@ -239,7 +247,7 @@ class ExplainResolver(Resolver):
             high = h.getInfo().objective_function_value / s - ref
             low = max(low, h.getInfo().mip_dual_bound / s - ref)
         self.last.update(explain_gap=max(0.0, high - low), explain_free=len(start) - len(agree), explain_integers=len(values),
-                         explain_method="full" if full else "restricted", explain_swap="")
+                         explain_method="full" if full else "restricted", explain_swap="", explain_stop="target" if self.at_target else "gap")
 
     def _fixed(self, h, info, trial: dict) -> float | None:
         """The objective difference of the plan with every integer variable at ``trial``'s value
@@ -256,11 +264,17 @@ class ExplainResolver(Resolver):
             h.setOptionValue("solve_relaxation", False)
 
     def _run(self, info, options: dict) -> None:
+        before = (info.status, info.mip_gap, list(info.warnings))
         try:
             run_highs(self.opt, self.model, self.options.get("time_limit"), None, info, options, rescale=False, is_mip=True, load=self._load_solution)
         finally:
             self.cold_restarts += info.cold_restarts
             info.cold_restarts = 0
+        self.at_target = self.opt._solver_model.getModelStatus() == highspy.HighsModelStatus.kObjectiveTarget
+        if self.at_target:  # stopped at _accurate's target: a plan that settles the row, all it asked
+            status, gap, warnings = before
+            info.status = status if status in ("time_limit_feasible", "limit_feasible") else "optimal"
+            info.mip_gap, info.warnings[:] = gap, warnings
 
 
 def _columns(m, colmap, triples) -> dict:
