@@ -135,7 +135,10 @@ class ExplainResolver(Resolver):
         self.reference = reference
         self.task: Task | None = None
         self.last: dict = {}
-        self.lp_basis = None  # (HiGHS object, basis) of the last LP relaxation
+        # (HiGHS object, basis) of the LP relaxation solved on it before any row's bounds: every
+        # row's LP starts from it, so which LP optimum a row lands on (the binaries its restricted
+        # MIP frees) does not depend on the rows solved before it on the same worker
+        self.base_basis = None
 
     def floor(self) -> float:
         return (self.options.get("mip_gap") or DEFAULT_GAP) * abs(self.reference or 0.0)
@@ -159,6 +162,8 @@ class ExplainResolver(Resolver):
             self.opt.set_instance(self.model)  # a new model: its columns exist before the bounds go in
         h, colmap, m = self.opt._solver_model, self.opt._pyomo_var_to_solver_var_map, self.model
         fixed = {colmap[id(getattr(m, comp)[idx])]: (lb, ub) for comp, idx, lb, ub in task.bounds}
+        if self.reference is not None and self.is_mip and (self.base_basis is None or self.base_basis[0] is not h):
+            self._relaxation(h)
         saved = _set_bounds(h, fixed)
         self.restricts = not task.changes and _narrows(saved, fixed)
         values = _columns(m, colmap, [*self.plan_start, *task.start])
@@ -191,12 +196,14 @@ class ExplainResolver(Resolver):
             h.setOptionValue(key, value)
         h.setOptionValue("time_limit", float(self.options.get("time_limit") or highspy.kHighsInf))
         try:
-            if self.lp_basis is not None and self.lp_basis[0] is h:  # the previous row's LP basis: a warm start
-                h.setBasis(self.lp_basis[1])
+            first = self.base_basis is None or self.base_basis[0] is not h
+            if not first:
+                h.setBasis(self.base_basis[1])
             h.run()
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None, None
-            self.lp_basis = (h, h.getBasis())
+            if first:
+                self.base_basis = (h, h.getBasis())
             return h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value)
         finally:
             h.setOptionValue("solve_relaxation", False)
