@@ -377,3 +377,23 @@ def test_sentence_of_an_infeasible_row():
     assert sentence(row) == ("Without hiring in external staff for asylum: 244.8 FTE, 2022-01..2022-03: no plan without it "
                              "(the plan is infeasible: IND staff pool 'asylum' is short by 99 productive hours in 2022-01).")
     assert sentence({**row, "status": "error", "note": "HiGHS stopped"}).endswith(": no result (error: HiGHS stopped).")
+
+
+def test_sentence_says_when_the_gain_lies_beyond_the_figures():
+    """nl-2022's 'one more Dublin hire a month' row: every figure shown is worse (+4,205 overdue
+    person-months, +EUR 35.2 million), the objective falls by 17,535: the sentence says the gain
+    lies beyond them. The mirror (nothing worse, objective up) says the loss does. Mixed figures,
+    or figures that agree with the objective, add nothing."""
+    row = {"what": "1 more hire allowed per period in dublin, 2022-01..2022-12", "status": "optimal", "note": "",
+           "overdue_person_months": 4204.53, "waiting_person_months": 4416.9, "crisis_person_nights": 0.0, "unsheltered_person_nights": 0.0,
+           "permit_holder_months_over_norm": 1513.7, "cost_eur": 35_247_413.9, "objective": -17_535.3}
+    assert sentence(row) == ("1 more hire allowed per period in dublin, 2022-01..2022-12: +4,205 overdue person-months, +4,417 person-months "
+                             "waiting for a first decision, +1,514 permit-holder months past the housing norm, +EUR 35.2 million. The "
+                             "objective still falls by 17,535 units: the gain lies beyond these figures (in the look-ahead after the "
+                             "reported horizon, or the court queue).")
+    mirror = {**row, **{c: -abs(row[c]) for c in ("overdue_person_months", "waiting_person_months", "permit_holder_months_over_norm", "cost_eur")},
+              "objective": 17_535.3}
+    assert sentence(mirror).endswith(" The objective still rises by 17,535 units: the loss lies beyond these figures "
+                                     "(in the look-ahead after the reported horizon, or the court queue).")
+    assert "beyond" not in sentence({**row, "overdue_person_months": -10.0})
+    assert "beyond" not in sentence({**row, "objective": 17_535.3})

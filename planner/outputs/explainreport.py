@@ -52,6 +52,26 @@ def effects(row) -> str:
     return ", ".join(parts) if parts else "no measurable difference"
 
 
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def beyond(row) -> str:
+    """When every figure shown moves against the objective (all worse, or none worse, while the
+    objective falls, or rises), what moved it lies beyond them: the look-ahead after the reported
+    horizon (the KPIs count the horizon, the objective both) or the court queue; '' otherwise."""
+    obj = row.get("objective")
+    shown = [(row.get(c), SMALL.get(c, 0.5)) for c, *_ in WORDS if not _missing(row.get(c))]
+    if _missing(obj) or not shown:
+        return ""
+    where = "beyond these figures (in the look-ahead after the reported horizon, or the court queue)"
+    if obj < 0 and all(v > -small for v, small in shown):
+        return f" The objective still falls by {-obj:,.0f} units: the gain lies {where}."
+    if obj > 0 and all(v < small for v, small in shown):
+        return f" The objective still rises by {obj:,.0f} units: the loss lies {where}."
+    return ""
+
+
 def sentence(row) -> str:
     """One row in plain words."""
     what = str(row["what"])
@@ -64,7 +84,7 @@ def sentence(row) -> str:
         return f"{what}: no result ({row['status']}: {row.get('note', '')})."
     if str(row.get("note", "")).startswith("no measurable difference"):  # the KPI columns are one equally good plan's
         return f"{what}: no measurable difference (an alternative does as well, to within the plan's own optimality gap)."
-    text = f"{what}: {effects(row)}."
+    text = f"{what}: {effects(row)}.{beyond(row)}"
     if row.get("note"):
         text += f" ({row['note']}.)"
     return text
