@@ -37,9 +37,10 @@ def readme_commands() -> list[list[str]]:
 
 
 def test_readme_commands_parse():
-    """Seven commands (the quick start's solve, the five of the tour and the rolling example) and each parses."""
+    """Eight commands (the quick start's solve, the five of the tour, the rolling and the stochastic
+    examples) and each parses."""
     commands = readme_commands()
-    assert [c[0] for c in commands] == ["solve", "validate", "simulate", "solve", "compare", "evaluate", "rolling"]
+    assert [c[0] for c in commands] == ["solve", "validate", "simulate", "solve", "compare", "evaluate", "rolling", "solve"]
     for args in commands:
         make_parser().parse_args(args)  # argparse exits (a failing test) on an unknown option
 
