@@ -41,19 +41,19 @@ def _num(x: float, scale: float, prefix: str) -> str:
     return f"{sign}{prefix}{abs(v):,.{digits}f}"
 
 
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def effects(row) -> str:
     """'+12,400 crisis person-nights, -EUR 21.0 million' (or 'no measurable difference')."""
     parts = []
     for col, words, scale, prefix in WORDS:
         v = row.get(col)
-        if v is None or (isinstance(v, float) and math.isnan(v)) or abs(v) < SMALL.get(col, 0.5):
+        if _missing(v) or abs(v) < SMALL.get(col, 0.5):
             continue
         parts.append(f"{_num(v, scale, prefix)} {words}")
     return ", ".join(parts) if parts else "no measurable difference"
-
-
-def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def beyond(row) -> str:

@@ -126,8 +126,6 @@ class ExplainResolver(Resolver):
                  plan_bound: float | None = None):
         super().__init__(base_raw, options)
         self.plan_bound = plan_bound  # a proven lower bound on the plan's optimum (plan_bound_of)
-        self.restricts = False  # the task only narrows variables' bounds
-        self.at_target = False  # the last MIP stopped at its objective target
         self.opt = _StartHighs()
         self.opt.config.auto_updates.set_value(_NO_AUTO_UPDATES)
         self.opt.update = _no_update
@@ -165,7 +163,7 @@ class ExplainResolver(Resolver):
         if self.reference is not None and self.is_mip and (self.base_basis is None or self.base_basis[0] is not h):
             self._relaxation(h)
         saved = _set_bounds(h, fixed)
-        self.restricts = not task.changes and _narrows(saved, fixed)
+        restricts = not task.changes and _narrows(saved, fixed)  # a restriction of the plan's problem
         values = _columns(m, colmap, [*self.plan_start, *task.start])
         swaps = [(name, {**values, **_columns(m, colmap, overrides)}) for name, overrides in task.swaps]
         for c, (lb, ub) in fixed.items():
@@ -177,7 +175,7 @@ class ExplainResolver(Resolver):
                 self.opt.start = _as_start(values)
                 super()._solve_live(info)
             else:
-                self._accurate(h, info, values, swaps)
+                self._accurate(h, info, values, swaps, restricts)
         finally:
             self.opt.start = None
             if self.opt._solver_model is h:
@@ -209,12 +207,12 @@ class ExplainResolver(Resolver):
             h.setOptionValue("solve_relaxation", False)
             self.last["lp_seconds"] = time.perf_counter() - t0
 
-    def _accurate(self, h, info, values: dict, swaps: list) -> None:
-        """Steps 1-4 of the class's docstring."""
+    def _accurate(self, h, info, values: dict, swaps: list, restricts: bool) -> None:
+        """Steps 1-4 of the class's docstring (``restricts``: the task only narrows bounds)."""
         s, ref, floor = self.scale, self.reference, self.floor()
         lb, x = self._relaxation(h)
         low = -math.inf if lb is None else lb / s - ref
-        if self.restricts and self.plan_bound is not None:  # withholding only restricts the plan's problem
+        if restricts and self.plan_bound is not None:  # withholding only restricts the plan's problem
             low = max(low, self.plan_bound - ref)
 
         def settled(high: float) -> bool:
@@ -242,7 +240,7 @@ class ExplainResolver(Resolver):
         saved = _set_bounds(h, agree)
         self.opt.start = _as_start(start)
         try:
-            self._run(info, options)
+            at_target = self._run(info, options)
             high = h.getInfo().objective_function_value / s - ref
         finally:
             _restore(h, saved)
@@ -250,11 +248,11 @@ class ExplainResolver(Resolver):
         if full:  # the full MIP from the plan found
             col_value = self.opt._sol.col_value
             self.opt.start = (np.arange(len(col_value), dtype=np.int32), np.asarray(col_value, dtype=float))
-            self._run(info, options)
+            at_target = self._run(info, options)
             high = h.getInfo().objective_function_value / s - ref
             low = max(low, h.getInfo().mip_dual_bound / s - ref)
         self.last.update(explain_gap=max(0.0, high - low), explain_free=len(start) - len(agree), explain_integers=len(values),
-                         explain_method="full" if full else "restricted", explain_swap="", explain_stop="target" if self.at_target else "gap")
+                         explain_method="full" if full else "restricted", explain_swap="", explain_stop="target" if at_target else "gap")
 
     def _fixed(self, h, info, trial: dict) -> float | None:
         """The objective difference of the plan with every integer variable at ``trial``'s value
@@ -270,18 +268,20 @@ class ExplainResolver(Resolver):
             _restore(h, saved)
             h.setOptionValue("solve_relaxation", False)
 
-    def _run(self, info, options: dict) -> None:
+    def _run(self, info, options: dict) -> bool:
+        """One HiGHS call on the live model; whether it stopped at ``options``' objective target."""
         before = (info.status, info.mip_gap, list(info.warnings))
         try:
             run_highs(self.opt, self.model, self.options.get("time_limit"), None, info, options, rescale=False, is_mip=True, load=self._load_solution)
         finally:
             self.cold_restarts += info.cold_restarts
             info.cold_restarts = 0
-        self.at_target = self.opt._solver_model.getModelStatus() == highspy.HighsModelStatus.kObjectiveTarget
-        if self.at_target:  # stopped at _accurate's target: a plan that settles the row, all it asked
+        at_target = self.opt._solver_model.getModelStatus() == highspy.HighsModelStatus.kObjectiveTarget
+        if at_target:  # stopped at _accurate's target: a plan that settles the row, all it asked
             status, gap, warnings = before
             info.status = status if status in ("time_limit_feasible", "limit_feasible") else "optimal"
             info.mip_gap, info.warnings[:] = gap, warnings
+        return at_target
 
 
 def _columns(m, colmap, triples) -> dict:
